@@ -1,0 +1,268 @@
+//! The Docker credential-helper wire format: `get`, `store`, `erase` and
+//! `list` over stdin and stdout.
+//!
+//! Clients (the Docker CLI, Podman, skopeo, docker-py, the Go
+//! `docker-credential-helpers/client` package) match the three error texts
+//! below byte for byte, so they are constants. Every error goes to stdout as
+//! one line, and the caller exits with status 1. Nothing else is written to
+//! stdout: logs and hints go to stderr. This module reads stdin once, with a
+//! size limit, and leaves storage to [`Credentials`].
+
+use std::io::{self, Read, Write};
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::secret::Secret;
+use crate::server_url::{ServerUrl, ServerUrlError};
+use crate::store::credentials::Credential;
+use crate::store::{Credentials, StoreError};
+
+/// `get` or `erase` of a server with no stored credential.
+pub const NOT_FOUND: &str = "credentials not found in native keychain";
+/// An empty server URL.
+pub const MISSING_SERVER_URL: &str = "no credentials server URL";
+/// `store` without a username.
+pub const MISSING_USERNAME: &str = "no credentials username";
+
+/// The most stdin a verb reads. A server URL or a credential is far smaller.
+pub const MAX_INPUT_BYTES: u64 = 1024 * 1024;
+
+/// The verbs that clients run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Get,
+    Store,
+    Erase,
+    List,
+}
+
+/// Failures reported to the client on stdout.
+#[derive(Debug, Error)]
+pub enum ProtocolError {
+    #[error("{NOT_FOUND}")]
+    NotFound,
+    #[error("{MISSING_SERVER_URL}")]
+    MissingServerUrl,
+    #[error("{MISSING_USERNAME}")]
+    MissingUsername,
+    #[error("{0}")]
+    InvalidServerUrl(String),
+    #[error("stdin is larger than {} bytes: send one server URL or one credentials JSON object", MAX_INPUT_BYTES)]
+    InputTooLarge,
+    #[error("stdin is not valid UTF-8 text: send the server URL or the credentials JSON as UTF-8")]
+    NotUtf8,
+    #[error("invalid credentials JSON on stdin ({0}): expected {{\"ServerURL\":\"…\",\"Username\":\"…\",\"Secret\":\"…\"}}")]
+    InvalidJson(String),
+    #[error("cannot read stdin: {0}")]
+    Read(io::Error),
+    #[error("cannot write to stdout: {0}")]
+    Write(io::Error),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+impl From<ServerUrlError> for ProtocolError {
+    fn from(error: ServerUrlError) -> Self {
+        match error {
+            ServerUrlError::Empty => ProtocolError::MissingServerUrl,
+            invalid => ProtocolError::InvalidServerUrl(invalid.to_string()),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct StoreRequest {
+    #[serde(rename = "ServerURL", default)]
+    server_url: Option<String>,
+    #[serde(rename = "Username", default)]
+    username: Option<String>,
+    #[serde(rename = "Secret", default)]
+    secret: Option<String>,
+}
+
+#[derive(Serialize)]
+struct GetResponse<'a> {
+    #[serde(rename = "ServerURL")]
+    server_url: &'a str,
+    #[serde(rename = "Username")]
+    username: &'a str,
+    #[serde(rename = "Secret")]
+    secret: &'a str,
+}
+
+/// Runs one verb. On success the caller exits 0; on error it prints the
+/// error as one line on stdout and exits 1.
+pub fn handle(verb: Verb, input: impl Read, output: &mut impl Write, credentials: &Credentials) -> Result<(), ProtocolError> {
+    match verb {
+        Verb::Get => get(&read_input(input)?, output, credentials),
+        Verb::Store => store(&read_input(input)?, credentials),
+        Verb::Erase => erase(&read_input(input)?, credentials),
+        Verb::List => list(output, credentials),
+    }
+}
+
+/// Writes `error` as the one line that clients read from stdout.
+pub fn write_error(output: &mut impl Write, error: &ProtocolError) -> io::Result<()> {
+    let line = error.to_string().replace(['\r', '\n'], " ");
+    writeln!(output, "{line}")?;
+    output.flush()
+}
+
+fn get(input: &str, output: &mut impl Write, credentials: &Credentials) -> Result<(), ProtocolError> {
+    let server = ServerUrl::parse(input)?;
+    let Some(credential) = credentials.get(&server)? else {
+        log::info!("no credentials for {}; run: docker login {}", server.original, server.original);
+        return Err(ProtocolError::NotFound);
+    };
+
+    let response = GetResponse { server_url: &server.original, username: &credential.username, secret: credential.secret.expose() };
+    let mut json = serde_json::to_vec(&response).expect("strings always serialize");
+    json.push(b'\n');
+    let written = output.write_all(&json).and_then(|()| output.flush());
+    zeroize::Zeroize::zeroize(&mut json);
+    written.map_err(ProtocolError::Write)
+}
+
+fn store(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
+    if input.trim().is_empty() {
+        return Err(ProtocolError::InvalidJson("stdin is empty".into()));
+    }
+    let request: StoreRequest = serde_json::from_str(input).map_err(|error| ProtocolError::InvalidJson(describe_json_error(&error)))?;
+
+    let server = ServerUrl::parse(request.server_url.as_deref().unwrap_or(""))?;
+    let username = request.username.filter(|name| !name.is_empty()).ok_or(ProtocolError::MissingUsername)?;
+    let credential = Credential { username, secret: Secret::new(request.secret.unwrap_or_default()) };
+
+    credentials.store(&server, &credential)?;
+    Ok(())
+}
+
+fn erase(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
+    let server = ServerUrl::parse(input)?;
+    if credentials.erase(&server)? { Ok(()) } else { Err(ProtocolError::NotFound) }
+}
+
+fn list(output: &mut impl Write, credentials: &Credentials) -> Result<(), ProtocolError> {
+    let entries = credentials.list()?;
+    let mut json = serde_json::to_vec(&entries).expect("strings always serialize");
+    json.push(b'\n');
+    output.write_all(&json).and_then(|()| output.flush()).map_err(ProtocolError::Write)
+}
+
+/// Reads all of stdin, at most [`MAX_INPUT_BYTES`], as UTF-8.
+fn read_input(input: impl Read) -> Result<String, ProtocolError> {
+    let mut bytes = Vec::new();
+    input.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(ProtocolError::Read)?;
+    if bytes.len() as u64 > MAX_INPUT_BYTES {
+        zeroize::Zeroize::zeroize(&mut bytes);
+        return Err(ProtocolError::InputTooLarge);
+    }
+    String::from_utf8(bytes).map_err(|error| {
+        zeroize::Zeroize::zeroize(&mut error.into_bytes());
+        ProtocolError::NotUtf8
+    })
+}
+
+/// Describes a JSON error by its position only: serde_json's messages can
+/// quote the input, and the input may hold a secret.
+fn describe_json_error(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let kind = match error.classify() {
+        Category::Syntax => "syntax error",
+        Category::Eof => "unexpected end of input",
+        Category::Data => "a field has the wrong type",
+        Category::Io => "read error",
+    };
+    format!("{kind} at line {} column {}", error.line(), error.column())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paths::Paths;
+    use crate::store::Backend;
+
+    fn file_credentials() -> (tempfile::TempDir, Credentials) {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = Paths { config_dir: dir.path().join("config"), data_dir: dir.path().join("data") };
+        (dir, Credentials::new(paths, Some(Backend::File)))
+    }
+
+    fn run(verb: Verb, input: &str, credentials: &Credentials) -> (Result<(), ProtocolError>, String) {
+        let mut output = Vec::new();
+        let result = handle(verb, input.as_bytes(), &mut output, credentials);
+        (result, String::from_utf8(output).unwrap())
+    }
+
+    #[test]
+    fn store_then_get_returns_credential() {
+        let (_dir, credentials) = file_credentials();
+        let (result, _) = run(Verb::Store, r#"{"ServerURL":"https://atcr.io/","Username":"alice","Secret":"s3cret"}"#, &credentials);
+        result.unwrap();
+
+        let (result, output) = run(Verb::Get, "atcr.io\n", &credentials);
+        result.unwrap();
+        let value: serde_json::Value = serde_json::from_str(&output).unwrap();
+        assert_eq!(value["ServerURL"], "atcr.io");
+        assert_eq!(value["Username"], "alice");
+        assert_eq!(value["Secret"], "s3cret");
+    }
+
+    #[test]
+    fn get_miss_is_not_found() {
+        let (_dir, credentials) = file_credentials();
+        let (result, output) = run(Verb::Get, "atcr.io", &credentials);
+        assert_eq!(result.unwrap_err().to_string(), NOT_FOUND);
+        assert!(output.is_empty());
+    }
+
+    #[test]
+    fn list_of_empty_store_is_empty_object() {
+        let (_dir, credentials) = file_credentials();
+        let (result, output) = run(Verb::List, "", &credentials);
+        result.unwrap();
+        assert_eq!(output, "{}\n");
+    }
+
+    #[test]
+    fn store_errors_use_exact_texts() {
+        let (_dir, credentials) = file_credentials();
+        let (result, _) = run(Verb::Store, r#"{"ServerURL":"atcr.io","Secret":"x"}"#, &credentials);
+        assert_eq!(result.unwrap_err().to_string(), MISSING_USERNAME);
+        let (result, _) = run(Verb::Store, r#"{"Username":"alice","Secret":"x"}"#, &credentials);
+        assert_eq!(result.unwrap_err().to_string(), MISSING_SERVER_URL);
+    }
+
+    #[test]
+    fn json_error_does_not_quote_input() {
+        let (_dir, credentials) = file_credentials();
+        let (result, _) = run(Verb::Store, r#"{"ServerURL":"atcr.io","Username":"a","Secret":"hunter2"#, &credentials);
+        let message = result.unwrap_err().to_string();
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(message.contains("line 1"), "{message}");
+    }
+
+    #[test]
+    fn oversized_input_is_rejected() {
+        let (_dir, credentials) = file_credentials();
+        let big = "a".repeat(MAX_INPUT_BYTES as usize + 1);
+        let (result, _) = run(Verb::Get, &big, &credentials);
+        assert!(matches!(result, Err(ProtocolError::InputTooLarge)));
+    }
+
+    #[test]
+    fn non_utf8_input_is_rejected() {
+        let (_dir, credentials) = file_credentials();
+        let mut output = Vec::new();
+        let result = handle(Verb::Get, &[0xff, 0xfe, b'a'][..], &mut output, &credentials);
+        assert!(matches!(result, Err(ProtocolError::NotUtf8)));
+    }
+
+    #[test]
+    fn error_line_is_single_line() {
+        let mut output = Vec::new();
+        write_error(&mut output, &ProtocolError::InvalidServerUrl("a\nb".into())).unwrap();
+        assert_eq!(output, b"a b\n");
+    }
+}
