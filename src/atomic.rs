@@ -9,6 +9,9 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::Path;
 
+/// The name prefix of temporary files, so that leftovers of a killed writer can be found.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
 /// Replaces `path` with `contents`. On Unix the new file gets `mode`.
 pub fn write_file(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
     let dir = match path.parent() {
@@ -16,7 +19,7 @@ pub fn write_file(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
         _ => Path::new("."),
     };
 
-    let mut temp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+    let mut temp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
     set_mode(temp.as_file(), mode)?;
     temp.write_all(contents)?;
     temp.as_file().sync_all()?;
@@ -32,6 +35,18 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
     builder.create(dir)
+}
+
+/// Removes temporary files that a writer killed mid-write left in `dir`.
+/// They may hold secrets. Call it only while holding a lock that excludes
+/// every other writer of `dir`, or a live writer's file could be removed.
+pub fn remove_stale_temporary_files(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(unix)]

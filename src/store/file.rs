@@ -81,6 +81,8 @@ impl<'a> FileStore<'a> {
         let dir = &self.paths.data_dir;
         atomic::create_private_dir(dir).map_err(StoreError::io("create", dir))?;
 
+        atomic::remove_stale_temporary_files(dir);
+
         let path = self.paths.secrets_file();
         let mut json = serde_json::to_vec_pretty(file).expect("the secrets file always serializes");
         json.push(b'\n');

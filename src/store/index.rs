@@ -51,6 +51,7 @@ impl Index {
     pub fn save(&self, paths: &Paths) -> Result<(), StoreError> {
         let path = paths.index_file();
         atomic::create_private_dir(&paths.config_dir).map_err(StoreError::io("create", &paths.config_dir))?;
+        atomic::remove_stale_temporary_files(&paths.config_dir);
 
         let mut json = serde_json::to_vec_pretty(self).expect("the index always serializes");
         json.push(b'\n');
