@@ -107,8 +107,3 @@ enum Message {
     Connected,
     Done(Result<Outcome, StoreError>),
 }
-
-/// A label for keyring UIs such as Seahorse; it names no secret.
-fn label(key: &str, username: &str) -> String {
-    format!("ATCR registry credential for {username}@{key}")
-}

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use secret_service::blocking::SecretService;
 use secret_service::{EncryptionType, Error as SsError};
 
-use super::{Operation, Outcome, SERVICE, label};
+use super::{Operation, Outcome, SERVICE};
 use crate::secret::Secret;
 use crate::store::StoreError;
 
@@ -31,6 +31,11 @@ pub fn execute(operation: Operation, connected: impl FnOnce()) -> Result<Outcome
 
 fn attributes(key: &str) -> HashMap<&str, &str> {
     HashMap::from([("service", SERVICE), ("username", key)])
+}
+
+/// A label for keyring UIs such as Seahorse; it names no secret.
+fn label(key: &str, username: &str) -> String {
+    format!("ATCR registry credential for {username}@{key}")
 }
 
 fn get(service: &SecretService<'_>, key: &str) -> Result<Option<Secret>, StoreError> {
