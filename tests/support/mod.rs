@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod oci_image;
+pub mod registry;
 pub mod secret_service;
 
 use std::collections::BTreeMap;
