@@ -5,10 +5,12 @@
 
 #![deny(clippy::print_stdout)]
 
+pub mod accounts;
 pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod docker_config;
+pub mod parent_process;
 pub mod paths;
 pub mod protocol;
 pub mod secret;

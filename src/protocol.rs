@@ -13,9 +13,12 @@ use std::io::{self, Read, Write};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::accounts::{self, AccountError};
+use crate::parent_process;
 use crate::secret::Secret;
 use crate::server_url::{ServerUrl, ServerUrlError};
 use crate::store::credentials::Credential;
+use crate::store::index::Index;
 use crate::store::{Credentials, StoreError};
 
 /// `get` or `erase` of a server with no stored credential.
@@ -60,6 +63,8 @@ pub enum ProtocolError {
     Write(io::Error),
     #[error("{0}")]
     Store(#[from] StoreError),
+    #[error("{0}")]
+    Account(#[from] AccountError),
 }
 
 impl From<ServerUrlError> for ProtocolError {
@@ -111,8 +116,8 @@ pub fn write_error(output: &mut impl Write, error: &ProtocolError) -> io::Result
 
 fn get(input: &str, output: &mut impl Write, credentials: &Credentials) -> Result<(), ProtocolError> {
     let server = ServerUrl::parse(input)?;
-    let Some(credential) = credentials.get(&server)? else {
-        log::info!("no credentials for {}; run: docker login {}", server.original, server.original);
+    let Some(credential) = accounts::credential_for(&server, credentials, parent_process::command_line)? else {
+        log::info!("no credentials for {}; run: docker-credential-atcr login {}", server.original, server.original);
         return Err(ProtocolError::NotFound);
     };
 
@@ -138,9 +143,22 @@ fn store(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
     Ok(())
 }
 
+/// Erases the credential that `store` put there or, when there is none, logs
+/// out the registry's active ATCR account, so `docker logout atcr.io` does
+/// what its name says.
 fn erase(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
     let server = ServerUrl::parse(input)?;
-    if credentials.erase(&server)? { Ok(()) } else { Err(ProtocolError::NotFound) }
+    if credentials.erase(&server)? {
+        return Ok(());
+    }
+
+    let index = Index::load(credentials.paths())?;
+    let Some(account) = accounts::active_account(&index, &server.key).cloned() else {
+        return Err(ProtocolError::NotFound);
+    };
+    accounts::remove(credentials, &account)?;
+    log::info!("logged out {} from {}", account.handle, account.registry);
+    Ok(())
 }
 
 fn list(output: &mut impl Write, credentials: &Credentials) -> Result<(), ProtocolError> {

@@ -77,6 +77,28 @@ fn normalize(input: &str) -> Result<String, ServerUrlError> {
     Ok(key)
 }
 
+/// Returns the identities (handle or DID) named by the ATCR image references
+/// for `registry` in `argv`, in command-line order.
+///
+/// ATCR image names are `<host>/<identity>/<repo>[:tag|@digest]`. Arguments
+/// may carry a transport prefix (`docker://` for skopeo) or be the value of
+/// an option (`--tag=atcr.io/alice.bsky.social/app`); the host is compared
+/// case-insensitively with the registry's server key.
+pub fn image_identities(argv: &[String], registry: &str) -> Vec<String> {
+    let prefix = format!("{}/", registry.to_ascii_lowercase());
+    argv.iter()
+        .filter_map(|arg| {
+            let value = arg.rsplit_once('=').map_or(arg.as_str(), |(_, value)| value);
+            let reference = value.strip_prefix("docker://").unwrap_or(value);
+            if reference.len() <= prefix.len() || !reference[..prefix.len()].eq_ignore_ascii_case(&prefix) {
+                return None;
+            }
+            let (identity, repository) = reference[prefix.len()..].split_once('/')?;
+            (!identity.is_empty() && !repository.is_empty()).then(|| identity.to_owned())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +145,26 @@ mod tests {
     #[test]
     fn empty_input_is_rejected() {
         assert_eq!(ServerUrl::parse(" \n"), Err(ServerUrlError::Empty));
+    }
+
+    fn identities(argv: &[&str]) -> Vec<String> {
+        image_identities(&argv.iter().map(|arg| arg.to_string()).collect::<Vec<_>>(), "atcr.io")
+    }
+
+    #[test]
+    fn identities_from_client_command_lines() {
+        assert_eq!(identities(&["docker", "push", "atcr.io/alice.bsky.social/app"]), ["alice.bsky.social"]);
+        assert_eq!(identities(&["docker", "pull", "atcr.io/did:plc:abc123/app@sha256:0123"]), ["did:plc:abc123"]);
+        assert_eq!(identities(&["skopeo", "copy", "oci:dir", "docker://ATCR.io/bob.example.com/x/y:1"]), ["bob.example.com"]);
+        assert_eq!(identities(&["docker-buildx", "buildx", "build", "--tag=atcr.io/carol.dev/app:v1", "."]), ["carol.dev"]);
+        assert_eq!(identities(&["podman", "push", "-t", "atcr.io/dave.dev/app"]), ["dave.dev"]);
+    }
+
+    #[test]
+    fn identities_ignore_other_hosts_and_short_names() {
+        assert!(identities(&["docker", "push", "ghcr.io/alice/app"]).is_empty());
+        assert!(identities(&["docker", "push", "atcr.io/alice"]).is_empty(), "no repository");
+        assert!(identities(&["docker", "push", "atcr.io.evil.com/alice/app"]).is_empty());
     }
 
     #[test]

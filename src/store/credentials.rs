@@ -14,9 +14,10 @@ use std::collections::BTreeMap;
 
 use super::file::FileStore;
 use super::index::{Index, IndexEntry};
-use super::keyring::{self, KeyringError, Operation, Outcome};
+use super::keyring::{self, Operation, Outcome};
 use super::lock::WriteLock;
 use super::{Backend, StoreError};
+use crate::accounts;
 use crate::paths::Paths;
 use crate::secret::Secret;
 use crate::server_url::ServerUrl;
@@ -53,31 +54,13 @@ impl Credentials {
         &self.paths
     }
 
-    /// Returns the credential stored for `server`, reading only the index
-    /// when there is none.
-    pub fn get(&self, server: &ServerUrl) -> Result<Option<Credential>, StoreError> {
-        let index = Index::load(&self.paths)?;
-        let Some(entry) = index.credentials.get(&server.key) else {
-            return Ok(None);
-        };
-
-        let secret = match entry.store {
-            Backend::File => FileStore::new(&self.paths).get(&server.key)?,
-            Backend::Keyring => keyring_get(&server.key)?,
-        };
-        if secret.is_none() {
-            log::warn!("the index lists {} in the {} store, but the secret is gone from it; store it again", server.original, entry.store);
-        }
-        Ok(secret.map(|secret| Credential { username: entry.username.clone(), secret }))
-    }
-
     /// Stores a credential for `server`, replacing any earlier one. Returns
     /// the store that now holds the secret.
     pub fn store(&self, server: &ServerUrl, credential: &Credential) -> Result<Backend, StoreError> {
-        let _lock = WriteLock::acquire(&self.paths)?;
+        let _lock = self.lock()?;
         let mut index = Index::load(&self.paths)?;
 
-        let backend = self.write_secret(&server.key, credential)?;
+        let backend = self.write_secret(&server.key, &credential.username, &credential.secret)?;
 
         let previous = index.credentials.get(&server.key).cloned();
         if let Some(previous) = &previous
@@ -95,56 +78,89 @@ impl Credentials {
 
     /// Erases the credential for `server`; returns whether there was one.
     pub fn erase(&self, server: &ServerUrl) -> Result<bool, StoreError> {
-        let _lock = WriteLock::acquire(&self.paths)?;
+        let _lock = self.lock()?;
         let mut index = Index::load(&self.paths)?;
         let Some(entry) = index.credentials.get(&server.key).cloned() else {
             return Ok(false);
         };
 
-        match entry.store {
-            Backend::File => {
-                FileStore::new(&self.paths).delete(&server.key)?;
-            }
-            Backend::Keyring => {
-                keyring::run(Operation::Delete { key: server.key.clone() }).map_err(KeyringError::into_store_error)?;
-            }
-        }
-
+        self.delete_secret(entry.store, &server.key)?;
         index.credentials.remove(&server.key);
         index.save(&self.paths)?;
         Ok(true)
     }
 
-    /// Lists server URLs (as first stored) and their usernames.
+    /// Lists server URLs (as first stored) and their usernames, plus each
+    /// registry's active ATCR account where no credential was stored for it.
     pub fn list(&self) -> Result<BTreeMap<String, String>, StoreError> {
         let index = Index::load(&self.paths)?;
-        Ok(index.credentials.into_values().map(|entry| (entry.server_url, entry.username)).collect())
+        let mut listed: BTreeMap<String, String> = BTreeMap::new();
+        for entry in index.credentials.values() {
+            listed.insert(entry.server_url.clone(), entry.username.clone());
+        }
+        for account in &index.accounts {
+            if !index.credentials.contains_key(&account.registry)
+                && let Some(active) = accounts::active_account(&index, &account.registry)
+            {
+                listed.insert(active.registry.clone(), active.handle.clone());
+            }
+        }
+        Ok(listed)
     }
 
-    fn write_secret(&self, key: &str, credential: &Credential) -> Result<Backend, StoreError> {
+    /// Takes the write lock that every change of the index and the file store holds.
+    pub(crate) fn lock(&self) -> Result<WriteLock, StoreError> {
+        WriteLock::acquire(&self.paths)
+    }
+
+    /// Reads the secret under `key` from `backend`.
+    pub(crate) fn read_secret(&self, backend: Backend, key: &str) -> Result<Option<Secret>, StoreError> {
+        match backend {
+            Backend::File => FileStore::new(&self.paths).get(key),
+            Backend::Keyring => match keyring::run(Operation::Get { key: key.to_owned() }) {
+                Ok(Outcome::Secret(secret)) => Ok(secret),
+                Ok(_) => unreachable!("a get returns a secret or nothing"),
+                Err(error) => Err(error.into_store_error()),
+            },
+        }
+    }
+
+    /// Writes the secret under `key` to the chosen store, falling back to the
+    /// file store when the keyring fails. Returns the store that holds it.
+    /// The caller holds the write lock and records the store in the index.
+    pub(crate) fn write_secret(&self, key: &str, username: &str, secret: &Secret) -> Result<Backend, StoreError> {
         if self.forced == Some(Backend::File) {
-            FileStore::new(&self.paths).set(key, &credential.secret)?;
+            FileStore::new(&self.paths).set(key, secret)?;
             return Ok(Backend::File);
         }
 
-        let operation = Operation::Set { key: key.to_owned(), username: credential.username.clone(), secret: credential.secret.clone() };
+        let operation = Operation::Set { key: key.to_owned(), username: username.to_owned(), secret: secret.clone() };
         let reason = match keyring::run(operation) {
             Ok(_) => return Ok(Backend::Keyring),
             Err(error) if self.forced == Some(Backend::Keyring) => return Err(error.into_store_error()),
             Err(error) => error.into_store_error(),
         };
 
-        FileStore::new(&self.paths).set(key, &credential.secret)?;
+        FileStore::new(&self.paths).set(key, secret)?;
         self.announce_fallback(&reason);
         Ok(Backend::File)
     }
 
-    fn delete_secret_quietly(&self, backend: Backend, key: &str) {
-        let result = match backend {
-            Backend::File => FileStore::new(&self.paths).delete(key).map(drop),
-            Backend::Keyring => keyring::run(Operation::Delete { key: key.to_owned() }).map(drop).map_err(KeyringError::into_store_error),
-        };
-        if let Err(error) = result {
+    /// Deletes the secret under `key` from `backend`; returns whether there was one.
+    pub(crate) fn delete_secret(&self, backend: Backend, key: &str) -> Result<bool, StoreError> {
+        match backend {
+            Backend::File => FileStore::new(&self.paths).delete(key),
+            Backend::Keyring => match keyring::run(Operation::Delete { key: key.to_owned() }) {
+                Ok(Outcome::Deleted(found)) => Ok(found),
+                Ok(_) => unreachable!("a delete returns whether it found the item"),
+                Err(error) => Err(error.into_store_error()),
+            },
+        }
+    }
+
+    /// Deletes an old copy of a secret, logging instead of failing.
+    pub(crate) fn delete_secret_quietly(&self, backend: Backend, key: &str) {
+        if let Err(error) = self.delete_secret(backend, key) {
             log::warn!("could not remove the old copy of the secret for {key} from the {backend} store: {error}");
         }
     }
@@ -157,13 +173,5 @@ impl Credentials {
             "using the file store {} because {reason}. Set ATCR_CREDENTIAL_STORE=file to choose it without this message.",
             self.paths.secrets_file().display()
         );
-    }
-}
-
-fn keyring_get(key: &str) -> Result<Option<Secret>, StoreError> {
-    match keyring::run(Operation::Get { key: key.to_owned() }) {
-        Ok(Outcome::Secret(secret)) => Ok(secret),
-        Ok(_) => unreachable!("a get returns a secret or nothing"),
-        Err(error) => Err(error.into_store_error()),
     }
 }

@@ -12,6 +12,7 @@ use std::io;
 use serde::{Deserialize, Serialize};
 
 use super::{Backend, StoreError};
+use crate::accounts::Account;
 use crate::atomic;
 use crate::paths::Paths;
 
@@ -31,6 +32,12 @@ pub struct Index {
     /// Credentials by normalized server key.
     #[serde(default)]
     pub credentials: BTreeMap<String, IndexEntry>,
+    /// Logged-in ATCR accounts, in login order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<Account>,
+    /// The active account's DID by registry server key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub active: BTreeMap<String, String>,
     #[serde(flatten)]
     other: serde_json::Map<String, serde_json::Value>,
 }
@@ -79,7 +86,7 @@ mod tests {
     fn unknown_fields_survive_rewrite() {
         let (_dir, paths) = temp_paths();
         fs::create_dir_all(&paths.config_dir).unwrap();
-        fs::write(paths.index_file(), r#"{"credentials":{},"accounts":[{"handle":"alice"}]}"#).unwrap();
+        fs::write(paths.index_file(), r#"{"credentials":{},"devices":[{"name":"laptop"}]}"#).unwrap();
 
         let mut index = Index::load(&paths).unwrap();
         let entry = IndexEntry { server_url: "atcr.io".into(), username: "bob".into(), store: Backend::File };
@@ -87,7 +94,7 @@ mod tests {
         index.save(&paths).unwrap();
 
         let saved: serde_json::Value = serde_json::from_slice(&fs::read(paths.index_file()).unwrap()).unwrap();
-        assert_eq!(saved["accounts"][0]["handle"], "alice");
+        assert_eq!(saved["devices"][0]["name"], "laptop");
         assert_eq!(saved["credentials"]["atcr.io"]["store"], "file");
     }
 
