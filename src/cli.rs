@@ -12,6 +12,15 @@ use clap_complete::Shell;
 
 use crate::version::LONG_VERSION;
 
+/// The environment variables, listed after the options in `--help`.
+const ENVIRONMENT_HELP: &str = "Environment:
+  ATCR_USERNAME, ATCR_TOKEN  credentials that get returns for ATCR_REGISTRY (default atcr.io) without a login
+  ATCR_CREDENTIAL_STORE      keyring or file: the store for new secrets (default: the keyring if one answers)
+  ATCR_LOG                   log level on stderr: error, warn, info, debug or trace (default: warn)
+  ATCR_HTTP_TIMEOUT          seconds one request to the AppView may take (default: 10; 5 for status checks)
+  DOCKER_CONFIG              the directory holding Docker's config.json (default: ~/.docker)
+  BROWSER                    the browser that login opens";
+
 /// The verbs that container clients run; everything else is for people.
 pub const PROTOCOL_VERBS: [&str; 5] = ["get", "store", "erase", "list", "version"];
 
@@ -25,7 +34,7 @@ pub const PROTOCOL_VERBS: [&str; 5] = ["get", "store", "erase", "list", "version
         config.json names this helper; run `docker-credential-atcr configure-docker` to set that up. \
         Secrets live in the OS keyring (Secret Service, macOS Keychain, Windows Credential Manager), \
         or in a file with mode 0600 where no keyring runs.",
-    after_help = "Environment:\n  ATCR_CREDENTIAL_STORE  keyring or file: the store for new secrets (default: the keyring if one answers)\n  ATCR_LOG               log level on stderr: error, warn, info, debug or trace (default: warn)\n  DOCKER_CONFIG          the directory holding Docker's config.json (default: ~/.docker)",
+    after_help = ENVIRONMENT_HELP,
     arg_required_else_help = true,
     disable_help_subcommand = true
 )]
@@ -47,6 +56,39 @@ pub enum CliCommand {
     /// Print the version, commit and build date on one line
     Version,
 
+    /// Log in to an ATCR registry in the browser (device authorization)
+    Login {
+        /// The registry, such as atcr.io; http:// is accepted for loopback hosts only
+        #[arg(value_name = "REGISTRY", default_value = "atcr.io")]
+        registry: String,
+        /// Print the URL and code without opening a browser
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Log out an account and delete its device secret
+    Logout {
+        /// The registry (default: the only registry with accounts, else atcr.io)
+        #[arg(value_name = "REGISTRY")]
+        registry: Option<String>,
+        /// The handle or DID to log out (default: the active account)
+        #[arg(value_name = "HANDLE")]
+        handle: Option<String>,
+    },
+    /// Show every account, the store in use, and whether each secret still works
+    Status {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
+    /// Choose the active account; with two accounts and no HANDLE, toggle
+    Switch {
+        /// The handle or DID to make active
+        #[arg(value_name = "HANDLE")]
+        handle: Option<String>,
+        /// The registry (default: the only registry with accounts, else atcr.io)
+        #[arg(long, value_name = "REGISTRY")]
+        registry: Option<String>,
+    },
     /// Make Docker use this helper for REGISTRY in config.json (credHelpers)
     ConfigureDocker {
         /// Registry hosts to configure, such as atcr.io or localhost:5000

@@ -6,6 +6,7 @@
 #![deny(clippy::print_stdout)]
 
 pub mod accounts;
+pub mod appview;
 pub mod atomic;
 pub mod cli;
 pub mod commands;
@@ -48,6 +49,24 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         CliCommand::Erase => run_verb(Verb::Erase, &mut stdout),
         CliCommand::List => run_verb(Verb::List, &mut stdout),
         CliCommand::Version => finish(writeln!(stdout, "{}", version::version_line()).map_err(Into::into)),
+        CliCommand::Login { registry, no_browser } => match with_credentials(|credentials| commands::login::run(&registry, no_browser, credentials)) {
+            Err(error) if error.is::<commands::login::Cancelled>() || error.downcast_ref::<commands::login::Cancelled>().is_some() => {
+                eprintln!("login cancelled; nothing was changed");
+                ExitCode::from(commands::login::CANCELLED_STATUS)
+            }
+            result => finish(result),
+        },
+        CliCommand::Logout { registry, handle } => {
+            finish(with_credentials(|credentials| commands::logout::run(registry.as_deref(), handle.as_deref(), credentials)))
+        }
+        CliCommand::Status { json } => match with_credentials(|credentials| commands::status::run(json, credentials, &mut stdout)) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(error) => finish(Err(error)),
+        },
+        CliCommand::Switch { handle, registry } => {
+            finish(with_credentials(|credentials| commands::switch::run(registry.as_deref(), handle.as_deref(), credentials)))
+        }
         CliCommand::ConfigureDocker { registries, dry_run, config } => {
             finish(commands::configure_docker::run(&registries, dry_run, config, &mut stdout))
         }
@@ -71,6 +90,12 @@ fn run_verb(verb: Verb, stdout: &mut impl Write) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Runs a user command with the credential storage.
+fn with_credentials<T>(command: impl FnOnce(&Credentials) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let credentials = Credentials::from_env(Paths::from_env()?)?;
+    command(&credentials)
 }
 
 /// Reports a user command's error on stderr.

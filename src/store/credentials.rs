@@ -54,6 +54,11 @@ impl Credentials {
         &self.paths
     }
 
+    /// The store that `ATCR_CREDENTIAL_STORE` forces, if any.
+    pub fn forced(&self) -> Option<Backend> {
+        self.forced
+    }
+
     /// Stores a credential for `server`, replacing any earlier one. Returns
     /// the store that now holds the secret.
     pub fn store(&self, server: &ServerUrl, credential: &Credential) -> Result<Backend, StoreError> {

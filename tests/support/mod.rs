@@ -8,6 +8,7 @@
 
 #![allow(dead_code)]
 
+pub mod appview;
 pub mod oci_image;
 pub mod registry;
 pub mod secret_service;

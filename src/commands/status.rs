@@ -1,0 +1,162 @@
+//! `status [--json]`: every account, the active one marked, the store in
+//! use, and whether each AppView still accepts each secret. The checks run
+//! in parallel, each bounded by a short timeout. The exit status is 0 only
+//! when at least one account exists and every check passed.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::accounts::{self, Account};
+use crate::appview::check::{self, CheckResult};
+use crate::store::index::Index;
+use crate::store::keyring::{self, Operation};
+use crate::store::{Backend, Credentials};
+
+/// The default bound of one check; `ATCR_HTTP_TIMEOUT` overrides it.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// One account and its check, as `status --json` prints it.
+#[derive(Debug, Serialize)]
+pub struct AccountStatus {
+    pub registry: String,
+    pub handle: String,
+    pub did: String,
+    pub active: bool,
+    pub logged_in_at: u64,
+    pub store: Backend,
+    pub check: CheckResult,
+}
+
+/// Prints the status; returns whether every account works.
+pub fn run(json: bool, credentials: &Credentials, stdout: &mut impl Write) -> Result<bool> {
+    let index = Index::load(credentials.paths())?;
+    let timeout = match std::env::var_os("ATCR_HTTP_TIMEOUT") {
+        Some(_) => crate::appview::request_timeout()?,
+        None => CHECK_TIMEOUT,
+    };
+    let statuses = check_all(&index, credentials, timeout);
+    let store = describe_store(credentials);
+
+    if json {
+        let document = json!({ "store": store, "accounts": statuses });
+        serde_json::to_writer_pretty(&mut *stdout, &document)?;
+        writeln!(stdout)?;
+    } else {
+        print_text(&statuses, &store, stdout)?;
+    }
+    Ok(!statuses.is_empty() && statuses.iter().all(|status| status.check == CheckResult::Accepted))
+}
+
+/// Checks every account at once, one thread each.
+pub fn check_all(index: &Index, credentials: &Credentials, timeout: Duration) -> Vec<AccountStatus> {
+    let handles: Vec<_> = index
+        .accounts
+        .iter()
+        .map(|account| {
+            let secret = credentials.read_secret(account.store, &account.secret_key());
+            let account = account.clone();
+            std::thread::spawn(move || {
+                let check = match secret {
+                    Ok(Some(secret)) => check::check(&account, &secret, timeout),
+                    Ok(None) => CheckResult::Unchecked(format!("the device secret is missing from the {} store", account.store)),
+                    Err(error) => CheckResult::Unchecked(error.to_string()),
+                };
+                (account, check)
+            })
+        })
+        .collect();
+
+    handles
+        .into_iter()
+        .filter_map(|handle| handle.join().ok())
+        .map(|(account, check)| {
+            let active = accounts::active_account(index, &account.registry).is_some_and(|active| active.did == account.did);
+            to_status(account, active, check)
+        })
+        .collect()
+}
+
+fn to_status(account: Account, active: bool, check: CheckResult) -> AccountStatus {
+    AccountStatus {
+        registry: account.registry,
+        handle: account.handle,
+        did: account.did,
+        active,
+        logged_in_at: account.logged_in_at,
+        store: account.store,
+        check,
+    }
+}
+
+/// Which store new secrets go to, and why.
+pub fn describe_store(credentials: &Credentials) -> serde_json::Value {
+    let file = credentials.paths().secrets_file().display().to_string();
+    match credentials.forced() {
+        Some(Backend::File) => json!({"backend": "file", "path": file, "reason": "ATCR_CREDENTIAL_STORE=file"}),
+        Some(Backend::Keyring) => json!({"backend": "keyring", "reason": "ATCR_CREDENTIAL_STORE=keyring"}),
+        None => match keyring::run(Operation::Probe) {
+            Ok(_) => json!({"backend": "keyring", "reason": "the keyring answers"}),
+            Err(error) => json!({"backend": "file", "path": file, "reason": error.into_store_error().to_string()}),
+        },
+    }
+}
+
+fn print_text(statuses: &[AccountStatus], store: &serde_json::Value, stdout: &mut impl Write) -> Result<()> {
+    if statuses.is_empty() {
+        writeln!(stdout, "Not logged in to any ATCR registry. Run: docker-credential-atcr login")?;
+    }
+
+    let mut registries: Vec<&str> = statuses.iter().map(|status| status.registry.as_str()).collect();
+    registries.dedup();
+    for registry in registries {
+        writeln!(stdout, "{registry}")?;
+        for status in statuses.iter().filter(|status| status.registry == registry) {
+            let mark = if status.check == CheckResult::Accepted { "✓" } else { "✗" };
+            let active = if status.active { " (active)" } else { "" };
+            writeln!(stdout, "  {mark} {} {}{active}", status.handle, status.did)?;
+            writeln!(stdout, "    logged in {}, secret in the {} store", format_utc(status.logged_in_at), status.store)?;
+            writeln!(stdout, "    {}", status.check)?;
+        }
+    }
+
+    let backend = store["backend"].as_str().unwrap_or("?");
+    let reason = store["reason"].as_str().unwrap_or("");
+    match store["path"].as_str() {
+        Some(path) => writeln!(stdout, "New secrets go to the file store {path} ({reason})")?,
+        None => writeln!(stdout, "New secrets go to the {backend} ({reason})")?,
+    }
+    Ok(())
+}
+
+/// Formats seconds since the Unix epoch as `YYYY-MM-DD HH:MM UTC`.
+pub fn format_utc(seconds: u64) -> String {
+    let days = (seconds / 86_400) as i64;
+    let minutes_of_day = (seconds % 86_400) / 60;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z - era * 146_097;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", minutes_of_day / 60, minutes_of_day % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_utc_known_dates() {
+        assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
+        assert_eq!(format_utc(1_796_418_000), "2026-12-04 21:00 UTC");
+        assert_eq!(format_utc(951_782_400), "2000-02-29 00:00 UTC");
+    }
+}
