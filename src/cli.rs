@@ -89,6 +89,8 @@ pub enum CliCommand {
         #[arg(long, value_name = "REGISTRY")]
         registry: Option<String>,
     },
+    /// Check the installation, Docker's config.json, the keyring and every account
+    Doctor,
     /// Make Docker use this helper for REGISTRY in config.json (credHelpers)
     ConfigureDocker {
         /// Registry hosts to configure, such as atcr.io or localhost:5000

@@ -67,6 +67,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         CliCommand::Switch { handle, registry } => {
             finish(with_credentials(|credentials| commands::switch::run(registry.as_deref(), handle.as_deref(), credentials)))
         }
+        CliCommand::Doctor => match with_credentials(|credentials| commands::doctor::run(credentials, &mut stdout)) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::FAILURE,
+            Err(error) => finish(Err(error)),
+        },
         CliCommand::ConfigureDocker { registries, dry_run, config } => {
             finish(commands::configure_docker::run(&registries, dry_run, config, &mut stdout))
         }

@@ -2,6 +2,7 @@
 
 pub mod browser;
 pub mod configure_docker;
+pub mod doctor;
 pub mod generate;
 pub mod login;
 pub mod logout;
