@@ -15,6 +15,7 @@ apt_packages=(
   docker-registry  # Distribution's registry, run on 127.0.0.1
   apache2-utils    # htpasswd for the registry's basic auth
   python3-venv     # a virtual environment for docker-py
+  man-db           # man, which renders the generated man page
   libsecret-tools  # secret-tool, which reads the keyring independently of the helper
   golang-docker-credential-helpers  # docker-credential-secretservice, the benchmark's peer
 )

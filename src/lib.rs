@@ -107,6 +107,8 @@ fn with_credentials<T>(command: impl FnOnce(&Credentials) -> anyhow::Result<T>) 
 fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // A reader such as `head` that stops early is not an error of this command.
+        Err(error) if error.downcast_ref::<io::Error>().is_some_and(|error| error.kind() == io::ErrorKind::BrokenPipe) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

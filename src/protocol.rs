@@ -117,7 +117,7 @@ pub fn write_error(output: &mut impl Write, error: &ProtocolError) -> io::Result
 fn get(input: &str, output: &mut impl Write, credentials: &Credentials) -> Result<(), ProtocolError> {
     let server = ServerUrl::parse(input)?;
     let Some(credential) = accounts::credential_for(&server, credentials, parent_process::command_line)? else {
-        log::info!("no credentials for {}; run: docker-credential-atcr login {}", server.original, server.original);
+        eprintln!("docker-credential-atcr: no credentials for {}; run: docker-credential-atcr login {}", server.original, server.key);
         return Err(ProtocolError::NotFound);
     };
 
