@@ -431,3 +431,17 @@ fn status_without_accounts_fails() {
     run.assert_status(1);
     assert!(run.stdout.contains("Not logged in"), "{run:?}");
 }
+
+#[test]
+fn locked_keyring_login_keeps_secret_in_file() {
+    let service = SecretService::start();
+    service.lock_default_collection();
+    let appview = AppView::start();
+    let sandbox = Sandbox::with_secret_service(&service);
+
+    let run = login(&sandbox, &appview);
+    run.assert_status(0);
+    assert!(run.stderr.contains("locked"), "says why: {run:?}");
+    assert!(run.stderr.contains(&sandbox.secrets_file().display().to_string()), "says where: {run:?}");
+    assert_eq!(sandbox.get(&appview.registry()).json()["Secret"], "atcr_device_alice");
+}
