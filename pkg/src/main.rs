@@ -4,10 +4,29 @@
 //! task. To add a task, add a variant to [`Task`] and one match arm that
 //! calls the module; keep the work itself in the module.
 
+mod archive;
+mod assets;
+mod aur;
+mod binary;
+mod check;
+mod checksums;
+mod deb;
+mod dist;
+mod names;
+mod process;
+mod project;
+mod rpm;
+mod source;
+mod targets;
+mod unprivileged;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Result;
 use clap::{Parser, Subcommand};
+
+use crate::project::Project;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -43,17 +62,20 @@ enum Task {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.task {
-        Task::Dist { target } => anyhow::Result::<()>::Err(anyhow::anyhow!("dist --target {target}: not implemented yet")),
-        Task::Snapshot => Err(anyhow::anyhow!("snapshot: not implemented yet")),
-        Task::Check { dir } => Err(anyhow::anyhow!("check {}: not implemented yet", dir.display())),
-    };
-    match result {
+    match run(Cli::parse().task) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn run(task: Task) -> Result<()> {
+    let project = Project::discover()?;
+    match task {
+        Task::Dist { target } => dist::dist(&project, &target),
+        Task::Snapshot => dist::snapshot(&project),
+        Task::Check { dir } => check::run(&project, &dir),
     }
 }

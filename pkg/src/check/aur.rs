@@ -1,0 +1,159 @@
+//! The AUR checks. For both packages, the rendered PKGBUILD equals a fresh
+//! render from `aur/<package>/PKGBUILD.in` with the sums of the artifacts in
+//! DIR, and the `.SRCINFO` equals `makepkg --printsrcinfo`. The `-bin`
+//! package is then built by makepkg (as an unprivileged user) from the local
+//! archive, installed with `pacman -U` into a scratch root, run, and removed
+//! again, which must leave no file. For the source package, makepkg checks
+//! the source tarball's SHA-256 (`--verifysource`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use super::archives::expected_version_line;
+use super::tree;
+use crate::aur::{BIN_PACKAGE, PACKAGES, SOURCE_PACKAGE, print_srcinfo, render, values};
+use crate::names::{self, PACKAGE};
+use crate::process;
+use crate::project::Project;
+use crate::targets::LINUX;
+use crate::unprivileged::{Runner, is_root};
+
+/// Paths in the scratch root that pacman keeps for its own records.
+const STATE_PATHS: [&str; 3] = ["/var/lib/pacman", "/var/cache/pacman", "/var/log"];
+
+/// Checks the rendered manifests and builds and installs the `-bin` package.
+pub fn check(project: &Project, dir: &Path) -> Result<()> {
+    let runner = Runner::new()?;
+    for package in PACKAGES {
+        check_rendered(project, &runner, dir, package)?;
+    }
+    build_and_install_bin(project, &runner, dir)
+}
+
+/// Lets makepkg check the source tarball against the source PKGBUILD's sum.
+pub fn check_source(project: &Project, dir: &Path) -> Result<()> {
+    let runner = Runner::new()?;
+    let build = tempfile::Builder::new().prefix("atcr-aur-source-").tempdir()?;
+    let tarball = names::source_tarball(&project.version);
+    fs::copy(dir.join("aur").join(SOURCE_PACKAGE).join("PKGBUILD"), build.path().join("PKGBUILD"))?;
+    fs::copy(dir.join(&tarball), build.path().join(&tarball)).with_context(|| format!("cannot copy {}", dir.join(&tarball).display()))?;
+    runner.own(build.path())?;
+    process::output(runner.command("makepkg", build.path()).args(["--verifysource", "--nodeps"]))
+        .with_context(|| format!("makepkg --verifysource rejects {tarball} for the {SOURCE_PACKAGE} PKGBUILD"))?;
+    eprintln!("  makepkg --verifysource accepts {tarball}");
+    Ok(())
+}
+
+/// Compares `DIR/aur/<package>/PKGBUILD` with a fresh render and its `.SRCINFO` with makepkg's.
+fn check_rendered(project: &Project, runner: &Runner, dir: &Path, package: &str) -> Result<()> {
+    let package_dir = dir.join("aur").join(package);
+    let pkgbuild_path = package_dir.join("PKGBUILD");
+    let pkgbuild = fs::read_to_string(&pkgbuild_path).with_context(|| format!("cannot read {}", pkgbuild_path.display()))?;
+
+    let template = project.root.join("aur").join(package).join("PKGBUILD.in");
+    let text = fs::read_to_string(&template).with_context(|| format!("cannot read {}", template.display()))?;
+    let expected = render(&template, &text, &values(project, dir)?)?;
+    if pkgbuild != expected {
+        bail!("{} differs from {} rendered with the sums of the artifacts in {}", pkgbuild_path.display(), template.display(), dir.display());
+    }
+
+    let srcinfo_path = package_dir.join(".SRCINFO");
+    let srcinfo = fs::read_to_string(&srcinfo_path).with_context(|| format!("cannot read {}", srcinfo_path.display()))?;
+    let printed = print_srcinfo(runner, &pkgbuild_path)?;
+    if srcinfo != printed {
+        bail!("{} differs from `makepkg --printsrcinfo`:\n{printed}", srcinfo_path.display());
+    }
+    eprintln!("  {package}: PKGBUILD matches the artifacts, .SRCINFO matches makepkg --printsrcinfo");
+    Ok(())
+}
+
+/// Builds the `-bin` package from the local archive and installs it into a scratch root with pacman.
+fn build_and_install_bin(project: &Project, runner: &Runner, dir: &Path) -> Result<()> {
+    if !is_root() {
+        bail!("the pacman install check needs root: run `cargo pkg check` as root");
+    }
+    let Some(target) = LINUX.iter().find(|target| target.is_native()) else {
+        bail!("no Linux target matches this machine's CPU ({})", std::env::consts::ARCH);
+    };
+    let build = tempfile::Builder::new().prefix("atcr-aur-bin-").tempdir()?;
+    let archive = names::archive(&project.version, target);
+    fs::copy(dir.join("aur").join(BIN_PACKAGE).join("PKGBUILD"), build.path().join("PKGBUILD"))?;
+    // makepkg takes a source from the build directory when a file of that name is there.
+    fs::copy(dir.join(&archive), build.path().join(&archive))?;
+    runner.own(build.path())?;
+
+    process::output(
+        runner
+            .command("env", build.path())
+            .arg(format!("PKGDEST={}", build.path().display()))
+            .arg(format!("SRCDEST={}", build.path().display()))
+            .arg(format!("CARCH={}", target.pacman_arch))
+            .args(["makepkg", "--nodeps", "--noconfirm", "--cleanbuild"]),
+    )
+    .context("makepkg failed to build the -bin package from the local archive")?;
+    let package = built_package(build.path())?;
+    eprintln!("  makepkg built {}", package.display());
+
+    pacman_install(project, &package)
+}
+
+fn built_package(dir: &Path) -> Result<PathBuf> {
+    let prefix = format!("{BIN_PACKAGE}-");
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) && name.contains(".pkg.tar") {
+            return Ok(path);
+        }
+    }
+    bail!("makepkg wrote no {prefix}*.pkg.tar.* into {}", dir.display())
+}
+
+/// Installs `package` with `pacman -U` into a scratch root, runs it, and removes it again.
+fn pacman_install(project: &Project, package: &Path) -> Result<()> {
+    let scratch = tempfile::Builder::new().prefix("atcr-pacman-check-").tempdir()?;
+    let root = scratch.path().join("root");
+    let database = root.join("var/lib/pacman");
+    fs::create_dir_all(&database)?;
+    let config = scratch.path().join("pacman.conf");
+    // NOTE: the package is built here and unsigned, so signature checks are off for this scratch root.
+    fs::write(&config, "[options]\nArchitecture = auto\nSigLevel = Never\nLocalFileSigLevel = Never\n")?;
+
+    let pacman = |args: &[&str]| {
+        let mut command = Command::new("pacman");
+        command
+            .arg("--config")
+            .arg(&config)
+            .arg("--root")
+            .arg(&root)
+            .arg("--dbpath")
+            .arg(&database)
+            .arg("--cachedir")
+            .arg(root.join("var/cache/pacman/pkg"))
+            .arg("--logfile")
+            .arg(root.join("var/log/pacman.log"))
+            .args(["--noconfirm"])
+            .args(args);
+        command
+    };
+
+    let before = tree::list(&root, &STATE_PATHS)?;
+    process::output(pacman(&["--upgrade"]).arg(package))?;
+    let binary = root.join("usr/bin").join(PACKAGE);
+    let printed = process::stdout_text(Command::new(&binary).arg("version")).with_context(|| format!("{} does not run", binary.display()))?;
+    let expected = expected_version_line(project);
+    if printed != expected {
+        bail!("after pacman -U, `{PACKAGE} version` printed `{printed}`, expected `{expected}`");
+    }
+    process::output(&mut pacman(&["--query", "--check", "--check", BIN_PACKAGE]))?;
+    eprintln!("  pacman -U installed {} into {}; pacman -Qkk is clean", package.display(), root.display());
+
+    process::output(&mut pacman(&["--remove", BIN_PACKAGE]))?;
+    let after = tree::list(&root, &STATE_PATHS)?;
+    tree::require_unchanged("pacman -U and -R", &before, &after)?;
+    eprintln!("  pacman -R left no file behind");
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! The .rpm checks: rpmlint with no errors on every .rpm (with the reviewed
+//! settings in `rpm/rpmlint.toml`), and for this machine's architecture a
+//! real install with `dnf` from a createrepo_c repository into an empty
+//! `--installroot`, `rpm -V`, and a removal that must leave no file.
+//!
+//! dnf runs with a private configuration whose `reposdir` is empty, so it
+//! reads only the local repository and never the host's.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use super::archives::expected_version_line;
+use super::tree;
+use crate::names::{self, PACKAGE};
+use crate::process;
+use crate::project::Project;
+use crate::targets::{LINUX, Target};
+use crate::unprivileged::is_root;
+
+/// Paths in the install root that rpm and dnf keep for their own records.
+const STATE_PATHS: [&str; 5] = ["/var/lib/rpm", "/var/lib/dnf", "/var/cache", "/var/log", "/usr/lib/sysimage"];
+
+pub fn check(project: &Project, dir: &Path) -> Result<()> {
+    for target in LINUX {
+        rpmlint(project, &dir.join(names::rpm(&project.version, &target)))?;
+    }
+    let Some(target) = LINUX.iter().find(|target| target.is_native()) else {
+        bail!("no Linux target matches this machine's CPU ({}), so no .rpm can be installed here", std::env::consts::ARCH);
+    };
+    // NOTE: only the native .rpm is installed: rpm refuses an aarch64 package on x86_64.
+    dnf_install(project, &dir.join(names::rpm(&project.version, target)), target)
+}
+
+/// Runs rpmlint on `rpm` with the project's settings; fails on any error.
+fn rpmlint(project: &Project, rpm: &Path) -> Result<()> {
+    let config = project.root.join("rpm/rpmlint.toml");
+    let output = process::output_unchecked(Command::new("rpmlint").arg("--config").arg(&config).arg(rpm))?;
+    let report = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        bail!("rpmlint reports errors for {}:\n{}\n{}", rpm.display(), report.trim(), String::from_utf8_lossy(&output.stderr).trim());
+    }
+    eprintln!("  rpmlint {}:", rpm.display());
+    for line in report.lines().filter(|line| !line.trim().is_empty()) {
+        eprintln!("    {line}");
+    }
+    Ok(())
+}
+
+/// Installs `rpm` with dnf from a createrepo_c repository into an empty
+/// install root, verifies it with `rpm -V`, runs it, and removes it.
+fn dnf_install(project: &Project, rpm: &Path, target: &Target) -> Result<()> {
+    if !is_root() {
+        bail!("the dnf install check needs root: run `cargo pkg check` as root");
+    }
+    let scratch = tempfile::Builder::new().prefix("atcr-dnf-check-").tempdir()?;
+    let repository = scratch.path().join("repo");
+    let root = scratch.path().join("root");
+    let empty_reposdir = scratch.path().join("repos.d");
+    for dir in [&repository, &root, &empty_reposdir] {
+        fs::create_dir_all(dir)?;
+    }
+    fs::copy(rpm, repository.join(rpm.file_name().expect("an .rpm file name")))?;
+    process::output(Command::new("createrepo_c").arg(&repository))?;
+
+    let config = scratch.path().join("dnf.conf");
+    fs::write(
+        &config,
+        format!(
+            "[main]\nreposdir={}\ncachedir={}\ninstall_weak_deps=False\nkeepcache=False\nplugins=False\n",
+            empty_reposdir.display(),
+            scratch.path().join("cache").display()
+        ),
+    )?;
+    let dnf = |action: &[&str]| {
+        let mut command = Command::new("dnf");
+        command
+            .arg("--config")
+            .arg(&config)
+            .arg("--installroot")
+            .arg(&root)
+            .args(["--releasever", "1", "--forcearch", target.rpm_arch, "--assumeyes", "--quiet"])
+            .arg(format!("--repofrompath=atcr-test,file://{}", repository.display()))
+            .args(["--repo", "atcr-test"])
+            // NOTE: the test .rpm is not signed, so the local repository skips the signature check.
+            .args(["--setopt=atcr-test.gpgcheck=False"])
+            .args(action);
+        command
+    };
+
+    let before = tree::list(&root, &STATE_PATHS)?;
+    process::output(&mut dnf(&["install", PACKAGE]))?;
+
+    let verify = process::output_unchecked(Command::new("rpm").arg("--root").arg(&root).args(["--verify", PACKAGE]))?;
+    let report = String::from_utf8_lossy(&verify.stdout);
+    if !verify.status.success() || !report.trim().is_empty() {
+        bail!("`rpm -V {PACKAGE}` in {} is not clean:\n{report}{}", root.display(), String::from_utf8_lossy(&verify.stderr));
+    }
+
+    let binary = root.join("usr/bin").join(PACKAGE);
+    let printed = process::stdout_text(Command::new(&binary).arg("version")).with_context(|| format!("{} does not run", binary.display()))?;
+    let expected = expected_version_line(project);
+    if printed != expected {
+        bail!("after dnf install, `{PACKAGE} version` printed `{printed}`, expected `{expected}`");
+    }
+    let files = process::stdout_text(Command::new("rpm").arg("--root").arg(&root).args(["--query", "--list", PACKAGE]))?;
+    eprintln!("  dnf installed {} into an empty root ({} files), rpm -V is clean", rpm.display(), files.lines().count());
+
+    process::output(&mut dnf(&["remove", PACKAGE]))?;
+    let after = tree::list(&root, &STATE_PATHS)?;
+    tree::require_unchanged("dnf install and remove", &before, &after)?;
+    eprintln!("  dnf remove left no file behind");
+    Ok(())
+}
