@@ -28,7 +28,7 @@ pub const MISSING_SERVER_URL: &str = "no credentials server URL";
 /// `store` without a username.
 pub const MISSING_USERNAME: &str = "no credentials username";
 
-/// The most stdin a verb reads. A server URL or a credential is far smaller.
+/// The maximum number of stdin bytes a verb reads; a server URL or a credential is far smaller.
 pub const MAX_INPUT_BYTES: u64 = 1024 * 1024;
 
 /// The verbs that clients run.
@@ -144,8 +144,8 @@ fn store(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
 }
 
 /// Erases the credential that `store` put there or, when there is none, logs
-/// out the registry's active ATCR account, so `docker logout atcr.io` does
-/// what its name says.
+/// out the registry's active ATCR account, so `docker logout atcr.io` logs
+/// the user out.
 fn erase(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
     let server = ServerUrl::parse(input)?;
     if credentials.erase(&server)? {

@@ -20,12 +20,12 @@ use crate::secret::Secret;
 
 /// The interval RFC 8628 prescribes when the server sends none.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
-/// What `slow_down` adds to the interval.
+/// The increase of the interval on each `slow_down`.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
-/// The longest wait between retries of a failed request.
+/// The maximum wait between retries of a failed request.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// The AppView's answer to `POST /auth/device/code`.
+/// The AppView's response to `POST /auth/device/code`.
 #[derive(Debug)]
 pub struct DeviceCode {
     pub device_code: Secret,
@@ -169,7 +169,7 @@ fn poll_once(client: &Client, appview: &AppView, code: &DeviceCode) -> Result<Po
     let status = response.status();
 
     if status == StatusCode::BAD_REQUEST {
-        let body = json_body_any_status(response, url.as_str())?;
+        let body = json_body(response, url.as_str())?;
         return match body.get("error").and_then(Value::as_str) {
             Some("authorization_pending") => Ok(Poll::Pending),
             Some("slow_down") => Ok(Poll::SlowDown),
@@ -221,11 +221,8 @@ fn check_status(response: Response, url: &str) -> Result<Response, DeviceError> 
     Err(DeviceError::Status { url: url.to_owned(), status: status.as_u16(), body: summarize(&body) })
 }
 
+/// Parses a response body as a JSON object, whatever the status.
 fn json_body(response: Response, url: &str) -> Result<Value, DeviceError> {
-    json_body_any_status(response, url)
-}
-
-fn json_body_any_status(response: Response, url: &str) -> Result<Value, DeviceError> {
     let text = response.text().map_err(|error| request_error(url, &error))?;
     let value: Value = serde_json::from_str(&text)
         .map_err(|error| DeviceError::Malformed { url: url.to_owned(), reason: format!("{error} at line {} column {}", error.line(), error.column()) })?;
