@@ -273,8 +273,8 @@ def print_report(args, programs, samples, rss, load_before):
         binaries.insert(1, ("release, x86_64-unknown-linux-musl", args.musl_helper))
     for label, path in binaries:
         size = os.path.getsize(path)
-        kind = "not stripped" if "not stripped" in description else "stripped"
         description = command_output(["file", "-b", path])
+        kind = "not stripped" if "not stripped" in description else "stripped"
         linkage = "static" if "static-pie linked" in description or "statically linked" in description else "dynamic"
         print(f"| {label} | {size} | {size / 2**20:.2f} | {linkage}, {kind} |")
 
