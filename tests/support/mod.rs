@@ -11,6 +11,7 @@
 pub mod appview;
 pub mod oci_image;
 pub mod registry;
+pub mod release_server;
 pub mod secret_service;
 
 use std::collections::BTreeMap;
