@@ -18,6 +18,7 @@ const ENVIRONMENT_HELP: &str = "Environment:
   ATCR_CREDENTIAL_STORE      keyring or file: the store for new secrets (default: the keyring if one answers)
   ATCR_LOG                   log level on stderr: error, warn, info, debug or trace (default: warn)
   ATCR_HTTP_TIMEOUT          seconds one request to the AppView may take (default: 10; 5 for status checks)
+  ATCR_RELEASE_BASE_URL      the releases URL that update downloads from
   DOCKER_CONFIG              the directory holding Docker's config.json (default: ~/.docker)
   BROWSER                    the browser that login opens";
 
@@ -91,6 +92,8 @@ pub enum CliCommand {
     },
     /// Check the installation, Docker's config.json, the keyring and every account
     Doctor,
+    /// Replace this binary with the newest release, or print the package manager's upgrade command
+    Update(crate::commands::update::UpdateArgs),
     /// Make Docker use this helper for REGISTRY in config.json (credHelpers)
     ConfigureDocker {
         /// Registry hosts to configure, such as atcr.io or localhost:5000

@@ -72,6 +72,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             Ok(false) => ExitCode::FAILURE,
             Err(error) => finish(Err(error)),
         },
+        CliCommand::Update(args) => finish(commands::update::run(&args, &mut stdout)),
         CliCommand::ConfigureDocker { registries, dry_run, config } => {
             finish(commands::configure_docker::run(&registries, dry_run, config, &mut stdout))
         }

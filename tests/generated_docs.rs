@@ -4,8 +4,8 @@ mod support;
 
 use support::Sandbox;
 
-const COMMANDS: [&str; 12] =
-    ["get", "store", "erase", "list", "version", "login", "logout", "status", "switch", "doctor", "configure-docker", "completions"];
+const COMMANDS: [&str; 13] =
+    ["get", "store", "erase", "list", "version", "login", "logout", "status", "switch", "doctor", "update", "configure-docker", "completions"];
 
 #[test]
 fn completions_for_every_shell() {

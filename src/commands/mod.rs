@@ -8,3 +8,4 @@ pub mod login;
 pub mod logout;
 pub mod status;
 pub mod switch;
+pub mod update;
