@@ -7,4 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-test-deps.sh
 export ATCR_TEST_PYTHON="$PWD/target/test-venv/bin/python"
-cargo test --workspace --all-targets "$@"
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace --all-targets "$@" 2>&1 | tee "$log"
+
+# Packaging checks run here, before the summary.
+
+# One closing line for the whole run: cargo prints a result line per test binary.
+awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i ~ /^passed;?$/) passed += $(i - 1); if ($i ~ /^failed;?$/) failed += $(i - 1) } }
+     END { printf "summary: %d passed, %d failed\n", passed, failed }' "$log"
