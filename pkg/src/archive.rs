@@ -1,9 +1,9 @@
 //! The release archive: a reproducible `.tar.gz` with the binary, LICENSE,
 //! README.md, INSTALLATION.md, the man page and the shell completions.
 //!
-//! Entries are written in a fixed order, owned by root (uid and gid 0), with
-//! fixed modes and `SOURCE_DATE_EPOCH` as their time, and the gzip header
-//! carries no name or time, so one input gives the same bytes on every run.
+//! Entries are written in a fixed order with fixed modes, owned by root (uid
+//! and gid 0) and dated `SOURCE_DATE_EPOCH`. The gzip header carries no name
+//! or time, so one input gives the same bytes on every run.
 //! Files sit at the archive's top level, so `tar -xzf` in an empty directory
 //! gives the layout that INSTALLATION.md describes.
 
@@ -43,7 +43,7 @@ pub fn entries(project: &Project, binary: &Path, assets: &Assets) -> Vec<Entry> 
     entries
 }
 
-/// The paths that every release archive contains, directories ending in `/`.
+/// Lists the paths that every release archive contains, directories ending in `/`.
 pub fn expected_paths() -> Vec<String> {
     let mut paths: Vec<String> = [PACKAGE, "LICENSE", "README.md", "INSTALLATION.md", MAN_PAGE, "completions/"]
         .iter()
@@ -157,7 +157,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let entries = [Entry { name: "tool".into(), source: dir.path().join("absent"), mode: 0o755 }];
         let error = format!("{:#}", write_entries(&dir.path().join("a.tar.gz"), &entries, 0).unwrap_err());
-        assert!(error.contains("cannot read") && error.contains("absent"), "{error}");
+        assert!(error.contains("cannot read"), "{error}");
+        assert!(error.contains("absent"), "{error}");
     }
 
     #[test]

@@ -50,8 +50,8 @@ pub fn render_all(project: &Project, artifacts_dir: &Path, out_dir: &Path) -> Re
     Ok(dirs)
 }
 
-/// The placeholder values: `version`, `commit`, `sha256_source` and one
-/// `sha256_<pacman arch>` per Linux archive.
+/// Collects the placeholder values: `version`, `commit`, `sha256_source` and
+/// one `sha256_<pacman arch>` per Linux archive in `artifacts_dir`.
 pub fn values(project: &Project, artifacts_dir: &Path) -> Result<BTreeMap<String, String>> {
     let mut values = BTreeMap::new();
     values.insert("version".to_owned(), project.version.clone());

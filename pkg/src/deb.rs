@@ -23,7 +23,7 @@ pub fn build(project: &Project, target: &Target, out_dir: &Path) -> Result<PathB
     process::require_version("cargo-deb", CARGO_DEB_VERSION)?;
     let path = out_dir.join(names::deb(&project.version, target));
     // Each target gets its own --output, because cargo-deb's default
-    // target/debian/ directory holds one file per package name and version.
+    // target/debian/ directory keeps one file per package name and version.
     process::output(
         project
             .cargo()

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::names::{self, PACKAGE};
+use crate::names;
 use crate::process;
 use crate::project::Project;
 use crate::targets::Target;
@@ -25,7 +25,9 @@ pub fn build(project: &Project, target: &Target, out_dir: &Path) -> Result<PathB
     process::output(
         project
             .cargo()
-            .args(["generate-rpm", "--package", PACKAGE, "--target", target.triple, "--target-dir"])
+            // No --package: cargo-generate-rpm takes it as a directory under the
+            // workspace root, and the helper is the root package itself.
+            .args(["generate-rpm", "--target", target.triple, "--target-dir"])
             .arg(&project.target_dir)
             .arg("--output")
             .arg(&path),

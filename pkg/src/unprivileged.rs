@@ -45,7 +45,7 @@ impl Runner {
         Ok(Runner { user: Some(BUILD_USER) })
     }
 
-    /// A command for `program` that runs as the unprivileged user in `dir`.
+    /// Creates a command for `program` that runs as the unprivileged user in `dir`.
     pub fn command(&self, program: &str, dir: &Path) -> Command {
         let mut command = match self.user {
             Some(user) => {

@@ -22,7 +22,7 @@ use crate::targets::LINUX;
 use crate::unprivileged::{Runner, is_root};
 
 /// Paths in the scratch root that pacman keeps for its own records.
-const STATE_PATHS: [&str; 3] = ["/var/lib/pacman", "/var/cache/pacman", "/var/log"];
+const STATE_PATHS: [&str; 3] = ["/var/lib/pacman", "/var/cache", "/var/log"];
 
 /// Checks the rendered manifests and builds and installs the `-bin` package.
 pub fn check(project: &Project, dir: &Path) -> Result<()> {

@@ -45,7 +45,7 @@ impl Server {
         Ok(Server { address, stopping, thread: Some(thread) })
     }
 
-    /// The base URL, such as `http://127.0.0.1:40123`.
+    /// Returns the base URL, such as `http://127.0.0.1:40123`.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
     }
@@ -54,7 +54,7 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         self.stopping.store(true, Ordering::SeqCst);
-        // Wakes the blocking accept so the thread sees the flag and ends.
+        // Wakes the blocking accept so the thread reads the flag and ends.
         let _ = TcpStream::connect_timeout(&self.address, Duration::from_secs(1));
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
@@ -62,7 +62,7 @@ impl Drop for Server {
     }
 }
 
-/// Answers one request on `stream`.
+/// Reads one request from `stream` and sends the response.
 fn serve(stream: TcpStream, root: &Path) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut reader = BufReader::new(stream.try_clone()?);

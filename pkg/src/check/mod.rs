@@ -56,7 +56,7 @@ pub fn run(project: &Project, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// The artifacts that a complete Linux release has: per target an archive,
+/// Lists the artifacts of a complete Linux release: per target an archive,
 /// a .deb and an .rpm, plus the source tarball.
 pub fn required_artifacts(project: &Project) -> Vec<String> {
     let version = &project.version;

@@ -1,7 +1,8 @@
-//! The .rpm checks: rpmlint with no errors on every .rpm (with the reviewed
-//! settings in `rpm/rpmlint.toml`), and for this machine's architecture a
-//! real install with `dnf` from a createrepo_c repository into an empty
-//! `--installroot`, `rpm -V`, and a removal that must leave no file.
+//! The .rpm checks. rpmlint must report no errors on every .rpm, with the
+//! reviewed settings in `rpm/rpmlint.toml`. The .rpm for this machine's
+//! architecture is installed with `dnf` from a createrepo_c repository into
+//! an empty `--installroot`, verified with `rpm -V`, and removed, which must
+//! leave no file.
 //!
 //! dnf runs with a private configuration whose `reposdir` is empty, so it
 //! reads only the local repository and never the host's.
@@ -20,8 +21,9 @@ use crate::project::Project;
 use crate::targets::{LINUX, Target};
 use crate::unprivileged::is_root;
 
-/// Paths in the install root that rpm and dnf keep for their own records.
-const STATE_PATHS: [&str; 5] = ["/var/lib/rpm", "/var/lib/dnf", "/var/cache", "/var/log", "/usr/lib/sysimage"];
+/// Paths in the install root where rpm and dnf keep their records; Debian's
+/// rpm keeps its database in `$HOME/.rpmdb` under the root.
+const STATE_PATHS: [&str; 4] = ["/var", "/etc/dnf", "/root/.rpmdb", "/usr/lib/sysimage"];
 
 pub fn check(project: &Project, dir: &Path) -> Result<()> {
     for target in LINUX {
@@ -69,9 +71,9 @@ fn dnf_install(project: &Project, rpm: &Path, target: &Target) -> Result<()> {
     fs::write(
         &config,
         format!(
-            "[main]\nreposdir={}\ncachedir={}\ninstall_weak_deps=False\nkeepcache=False\nplugins=False\n",
-            empty_reposdir.display(),
-            scratch.path().join("cache").display()
+            // dnf places cachedir inside the install root.
+            "[main]\nreposdir={}\ncachedir=/var/cache/dnf\ninstall_weak_deps=False\nkeepcache=False\nplugins=False\n",
+            empty_reposdir.display()
         ),
     )?;
     let dnf = |action: &[&str]| {
@@ -109,8 +111,16 @@ fn dnf_install(project: &Project, rpm: &Path, target: &Target) -> Result<()> {
     eprintln!("  dnf installed {} into an empty root ({} files), rpm -V is clean", rpm.display(), files.lines().count());
 
     process::output(&mut dnf(&["remove", PACKAGE]))?;
+    // rpm keeps directories that no package owns, such as /usr/bin in an
+    // empty root, so the tree comparison looks at files only. The loop below
+    // checks that every path the package owned is gone.
     let after = tree::list(&root, &STATE_PATHS)?;
-    tree::require_unchanged("dnf install and remove", &before, &after)?;
+    tree::require_unchanged("dnf install and remove", &tree::files_only(&before), &tree::files_only(&after))?;
+    for path in files.lines().map(str::trim).filter(|path| path.starts_with('/')) {
+        if root.join(path.trim_start_matches('/')).symlink_metadata().is_ok() {
+            bail!("{path} is still in the install root after dnf remove");
+        }
+    }
     eprintln!("  dnf remove left no file behind");
     Ok(())
 }

@@ -34,6 +34,11 @@ fn walk(dir: &Path, relative: &str, excluded: &[&str], paths: &mut BTreeSet<Stri
     Ok(())
 }
 
+/// Returns the paths in `paths` that are not directories.
+pub fn files_only(paths: &BTreeSet<String>) -> BTreeSet<String> {
+    paths.iter().filter(|path| !path.ends_with('/')).cloned().collect()
+}
+
 /// Fails when `after` differs from `before`, naming the paths that appeared and vanished.
 pub fn require_unchanged(what: &str, before: &BTreeSet<String>, after: &BTreeSet<String>) -> Result<()> {
     let appeared: Vec<&String> = after.difference(before).collect();
