@@ -126,7 +126,10 @@ fn environment_credential(server: &ServerUrl) -> Result<Option<Credential>, Acco
         return Ok(None);
     };
     let registry = std::env::var("ATCR_REGISTRY").ok().filter(|value| !value.trim().is_empty()).unwrap_or_else(|| DEFAULT_REGISTRY.to_owned());
-    let registry_key = ServerUrl::parse(&registry).map_err(|_| AccountError::InvalidRegistry(registry.clone()))?.key;
+    let Ok(registry_key) = ServerUrl::parse(&registry).map(|url| url.key) else {
+        log::warn!("{}; ATCR_TOKEN is ignored", AccountError::InvalidRegistry(registry));
+        return Ok(None);
+    };
     if registry_key != server.key {
         return Ok(None);
     }
@@ -138,40 +141,38 @@ fn environment_credential(server: &ServerUrl) -> Result<Option<Credential>, Acco
 /// Finds the account named by the last image reference for `registry` in `argv`.
 fn account_named_in<'a>(accounts: &[&'a Account], registry: &str, argv: &[String]) -> Option<&'a Account> {
     let identities = image_identities(argv, registry);
+    log::debug!("identities in the parent's image references for {registry}: {identities:?}");
     identities.iter().rev().find_map(|identity| accounts.iter().copied().find(|account| account.matches(identity)))
 }
 
 /// Writes `account` and its device secret, replacing an earlier login of the
 /// same DID, and makes it the registry's active account. Returns the store
 /// that holds the secret.
-pub fn save_login(credentials: &Credentials, mut account: Account, secret: &Secret) -> Result<Backend, StoreError> {
+pub fn save_login(credentials: &Credentials, account: Account, secret: &Secret) -> Result<Backend, StoreError> {
     let _lock = credentials.lock()?;
     let mut index = Index::load(credentials.paths())?;
+    credentials.clean_stale_secrets(&mut index);
 
     let key = account.secret_key();
-    let backend = credentials.write_secret(&key, &account.handle, secret)?;
-    account.store = backend;
-
-    if let Some(previous) = index.accounts.iter().find(|old| old.registry == account.registry && old.did == account.did)
-        && previous.store != backend
-    {
-        credentials.delete_secret_quietly(previous.store, &key);
-    }
-    index.accounts.retain(|old| !(old.registry == account.registry && old.did == account.did));
-    index.active.insert(account.registry.clone(), account.did.clone());
-    index.accounts.push(account);
-    index.save(credentials.paths())?;
-    Ok(backend)
+    let previous_store = index.accounts.iter().find(|old| old.registry == account.registry && old.did == account.did).map(|old| old.store);
+    let handle = account.handle.clone();
+    credentials.write_recorded(&mut index, &key, &handle, secret, previous_store, move |index, store| {
+        index.accounts.retain(|old| !(old.registry == account.registry && old.did == account.did));
+        index.active.insert(account.registry.clone(), account.did.clone());
+        index.accounts.push(Account { store, ..account });
+    })
 }
 
 /// Removes `account` and its device secret. When it was active, the
-/// registry's first remaining account becomes active.
+/// registry's first remaining account becomes active. A secret that cannot
+/// be deleted now (the keyring is locked or gone) is deleted by a later write.
 pub fn remove(credentials: &Credentials, account: &Account) -> Result<(), StoreError> {
     let _lock = credentials.lock()?;
     let mut index = Index::load(credentials.paths())?;
+    credentials.clean_stale_secrets(&mut index);
 
-    credentials.delete_secret(account.store, &account.secret_key())?;
     index.accounts.retain(|old| !(old.registry == account.registry && old.did == account.did));
+    credentials.delete_or_record(&mut index, account.store, &account.secret_key())?;
     if index.active.get(&account.registry) == Some(&account.did) {
         index.active.remove(&account.registry);
         if let Some(next) = index.accounts.iter().find(|old| old.registry == account.registry) {

@@ -25,11 +25,11 @@ pub const HELPER_NAME: &str = "atcr";
 pub enum DockerConfigError {
     #[error("cannot find Docker's config.json: set DOCKER_CONFIG or HOME")]
     NoHome,
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io { action: &'static str, path: PathBuf, source: io::Error },
-    #[error("{} is not valid JSON ({source}); fix it by hand, nothing was changed", path.display())]
-    InvalidJson { path: PathBuf, source: serde_json::Error },
-    #[error("{} must hold a JSON object, and {what}; fix it by hand, nothing was changed", path.display())]
+    #[error("cannot {action} {}: {error}", path.display())]
+    Io { action: &'static str, path: PathBuf, error: io::Error },
+    #[error("{} is not valid JSON ({reason}); fix it by hand", path.display())]
+    InvalidJson { path: PathBuf, reason: String },
+    #[error("{} must hold a JSON object, and {what}; fix it by hand", path.display())]
     WrongShape { path: PathBuf, what: &'static str },
     #[error("invalid registry {registry:?}: {reason}")]
     InvalidRegistry { registry: String, reason: String },
@@ -105,7 +105,7 @@ pub fn plan(path: &Path, hosts: &[String]) -> Result<Plan, DockerConfigError> {
 pub fn apply(plan: &Plan) -> Result<Option<PathBuf>, DockerConfigError> {
     let io = |action: &'static str, path: &Path| {
         let path = path.to_owned();
-        move |source| DockerConfigError::Io { action, path, source }
+        move |error| DockerConfigError::Io { action, path, error }
     };
 
     if read_optional(&plan.path)? != plan.before {
@@ -139,8 +139,13 @@ pub fn backup_path(path: &Path) -> PathBuf {
 fn resolve_symlink(path: &Path) -> Result<PathBuf, DockerConfigError> {
     match fs::canonicalize(path) {
         Ok(target) => Ok(target),
+        // A dangling link: write its target, not over the link.
+        Err(error) if error.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) => {
+            let target = fs::read_link(path).map_err(|error| DockerConfigError::Io { action: "read the link", path: path.to_owned(), error })?;
+            Ok(path.parent().unwrap_or(Path::new(".")).join(target))
+        }
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(path.to_owned()),
-        Err(source) => Err(DockerConfigError::Io { action: "resolve", path: path.to_owned(), source }),
+        Err(error) => Err(DockerConfigError::Io { action: "resolve", path: path.to_owned(), error }),
     }
 }
 
@@ -148,7 +153,7 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, DockerConfigError> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(source) => Err(DockerConfigError::Io { action: "read", path: path.to_owned(), source }),
+        Err(error) => Err(DockerConfigError::Io { action: "read", path: path.to_owned(), error }),
     }
 }
 
@@ -159,7 +164,7 @@ fn parse(path: &Path, bytes: Option<&[u8]>) -> Result<Map<String, Value>, Docker
     match serde_json::from_slice(bytes) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Err(DockerConfigError::WrongShape { path: path.to_owned(), what: "its top level is not an object" }),
-        Err(source) => Err(DockerConfigError::InvalidJson { path: path.to_owned(), source }),
+        Err(error) => Err(DockerConfigError::InvalidJson { path: path.to_owned(), reason: crate::json_error::describe(&error) }),
     }
 }
 

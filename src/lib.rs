@@ -11,6 +11,7 @@ pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod docker_config;
+pub mod json_error;
 pub mod parent_process;
 pub mod paths;
 pub mod protocol;
@@ -131,7 +132,9 @@ fn report_usage_error(error: &clap::Error) -> ExitCode {
         (ErrorKind::InvalidSubcommand, Some(ContextValue::String(action))) => format!(
             "unknown action {action:?}: expected get, store, erase, list or version; run docker-credential-atcr --help for every command\n"
         ),
-        _ => rendered,
+        (ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand, _) => rendered,
+        // Clients read one line from stdout, so other usage errors are folded into one.
+        _ => format!("{}\n", rendered.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" ")),
     };
     let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
     status

@@ -7,10 +7,10 @@
 //! active account.
 
 /// Returns the parent process's argv, or `None` when it cannot be read.
+/// Callers must not log it: other arguments of the parent (such as
+/// `--src-creds user:password`) can be secrets.
 pub fn command_line() -> Option<Vec<String>> {
-    let argv = platform::command_line()?;
-    log::debug!("parent command line: {argv:?}");
-    Some(argv)
+    platform::command_line()
 }
 
 #[cfg(target_os = "linux")]

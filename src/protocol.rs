@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use crate::accounts::{self, AccountError};
+use crate::json_error;
 use crate::parent_process;
 use crate::secret::Secret;
 use crate::server_url::{ServerUrl, ServerUrlError};
@@ -117,7 +118,11 @@ pub fn write_error(output: &mut impl Write, error: &ProtocolError) -> io::Result
 fn get(input: &str, output: &mut impl Write, credentials: &Credentials) -> Result<(), ProtocolError> {
     let server = ServerUrl::parse(input)?;
     let Some(credential) = accounts::credential_for(&server, credentials, parent_process::command_line)? else {
-        eprintln!("docker-credential-atcr: no credentials for {}; run: docker-credential-atcr login {}", server.original, server.key);
+        if server.key.contains('/') {
+            eprintln!("docker-credential-atcr: no credentials for {}", server.original);
+        } else {
+            eprintln!("docker-credential-atcr: no credentials for {}; run: docker-credential-atcr login {}", server.original, server.key);
+        }
         return Err(ProtocolError::NotFound);
     };
 
@@ -133,7 +138,10 @@ fn store(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
     if input.trim().is_empty() {
         return Err(ProtocolError::InvalidJson("stdin is empty".into()));
     }
-    let request: StoreRequest = serde_json::from_str(input).map_err(|error| ProtocolError::InvalidJson(describe_json_error(&error)))?;
+    if !input.trim_start().starts_with('{') {
+        return Err(ProtocolError::InvalidJson("stdin is not a JSON object".into()));
+    }
+    let request: StoreRequest = serde_json::from_str(input).map_err(|error| ProtocolError::InvalidJson(json_error::describe(&error)))?;
 
     let server = ServerUrl::parse(request.server_url.as_deref().unwrap_or(""))?;
     let username = request.username.filter(|name| !name.is_empty()).ok_or(ProtocolError::MissingUsername)?;
@@ -143,22 +151,21 @@ fn store(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
     Ok(())
 }
 
-/// Erases the credential that `store` put there or, when there is none, logs
-/// out the registry's active ATCR account, so `docker logout atcr.io` logs
-/// the user out.
+/// Erases what `get` would return for the server: the credential that
+/// `store` put there and the registry's active ATCR account, so `docker
+/// logout atcr.io` logs the user out.
 fn erase(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
     let server = ServerUrl::parse(input)?;
-    if credentials.erase(&server)? {
-        return Ok(());
-    }
+    let erased_stored = credentials.erase(&server)?;
 
     let index = Index::load(credentials.paths())?;
-    let Some(account) = accounts::active_account(&index, &server.key).cloned() else {
-        return Err(ProtocolError::NotFound);
-    };
-    accounts::remove(credentials, &account)?;
-    log::info!("logged out {} from {}", account.handle, account.registry);
-    Ok(())
+    let active = accounts::active_account(&index, &server.key).cloned();
+    if let Some(account) = &active {
+        accounts::remove(credentials, account)?;
+        log::info!("logged out {} from {}", account.handle, account.registry);
+    }
+
+    if erased_stored || active.is_some() { Ok(()) } else { Err(ProtocolError::NotFound) }
 }
 
 fn list(output: &mut impl Write, credentials: &Credentials) -> Result<(), ProtocolError> {
@@ -180,19 +187,6 @@ fn read_input(input: impl Read) -> Result<String, ProtocolError> {
         zeroize::Zeroize::zeroize(&mut error.into_bytes());
         ProtocolError::NotUtf8
     })
-}
-
-/// Describes a JSON error by its position only: serde_json's messages can
-/// quote the input, and the input may hold a secret.
-fn describe_json_error(error: &serde_json::Error) -> String {
-    use serde_json::error::Category;
-    let kind = match error.classify() {
-        Category::Syntax => "syntax error",
-        Category::Eof => "unexpected end of input",
-        Category::Data => "a field has the wrong type",
-        Category::Io => "read error",
-    };
-    format!("{kind} at line {} column {}", error.line(), error.column())
 }
 
 #[cfg(test)]

@@ -445,3 +445,43 @@ fn locked_keyring_login_keeps_secret_in_file() {
     assert!(run.stderr.contains(&sandbox.secrets_file().display().to_string()), "says where: {run:?}");
     assert_eq!(sandbox.get(&appview.registry()).json()["Secret"], "atcr_device_alice");
 }
+
+#[test]
+fn huge_expiry_is_rejected() {
+    let appview = AppView::start();
+    appview.set_timing(1e300, 1.0);
+    let sandbox = Sandbox::new();
+
+    let run = login(&sandbox, &appview);
+    run.assert_status(1);
+    assert!(run.stderr.contains("invalid \"expires_in\""), "{run:?}");
+    assert!(!run.stderr.contains("panicked"), "{run:?}");
+}
+
+#[test]
+fn status_does_not_follow_redirects() {
+    let appview = AppView::start();
+    let sandbox = Sandbox::new();
+    login(&sandbox, &appview).assert_status(0);
+    let other = AppView::start();
+    appview.redirect_token_service(&format!("{}/auth/token", other.url()));
+
+    let run = sandbox.run(&["status", "--json"], "");
+    run.assert_status(1);
+    assert_eq!(run.json()["accounts"][0]["check"]["state"], "unreachable", "{run:?}");
+    assert!(other.requests().is_empty(), "the redirect was not followed");
+}
+
+#[test]
+fn list_and_erase_match_get() {
+    let appview = AppView::start();
+    let sandbox = Sandbox::new();
+    login(&sandbox, &appview).assert_status(0);
+    sandbox.store(&appview.registry(), "dockeruser", "password");
+
+    assert_eq!(sandbox.get(&appview.registry()).json()["Username"], "alice.bsky.social");
+    assert_eq!(sandbox.run(&["list"], "").json()[appview.registry()], "alice.bsky.social", "list shows what get returns");
+
+    sandbox.run(&["erase"], appview.registry()).assert_status(0);
+    assert_eq!(sandbox.get(&appview.registry()).status, Some(1), "one docker logout logs out");
+}

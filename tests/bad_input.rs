@@ -32,7 +32,7 @@ fn sandbox_with_entry() -> Sandbox {
 #[test]
 fn malformed_json_is_rejected() {
     let sandbox = sandbox_with_entry();
-    for input in [&b"not json"[..], b"{\"ServerURL\":\"atcr.io\"", b"[1,2]", b"{\"ServerURL\":5,\"Username\":\"a\",\"Secret\":\"b\"}"] {
+    for input in [&b"not json"[..], b"{\"ServerURL\":\"atcr.io\"", b"[1,2]", b"[\"atcr.io\",\"alice\",\"s3cret\"]", b"{\"ServerURL\":5,\"Username\":\"a\",\"Secret\":\"b\"}"] {
         assert_rejected(&sandbox, "store", input, "invalid credentials JSON");
     }
 }
@@ -88,4 +88,25 @@ fn corrupt_index_is_reported_not_replaced() {
     assert_eq!(run.status, Some(1));
     assert!(run.stdout.contains("index.json"), "{run:?}");
     assert_eq!(fs::read(sandbox.index_file()).unwrap(), b"{broken", "the damaged file is kept for the user to repair");
+}
+
+#[test]
+fn corrupt_secrets_file_is_not_quoted() {
+    let sandbox = sandbox_with_entry();
+    fs::write(sandbox.secrets_file(), r#"{"secrets":"hunter2-leaked"}"#).unwrap();
+
+    for verb in ["get", "erase"] {
+        let run = sandbox.run(&[verb], "atcr.io");
+        assert_eq!(run.status, Some(1), "{run:?}");
+        assert!(run.stdout.contains("credentials.json is not valid JSON"), "{run:?}");
+        assert!(!run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"), "{verb} must not quote the file: {run:?}");
+    }
+}
+
+#[test]
+fn usage_error_is_one_line() {
+    let run = Sandbox::new().run(&["get", "atcr.io"], "");
+    assert_eq!(run.status, Some(1));
+    assert_eq!(run.stdout.lines().count(), 1, "{run:?}");
+    assert!(run.stdout.contains("Usage: docker-credential-atcr get"), "{run:?}");
 }

@@ -124,3 +124,16 @@ fn keeps_file_mode() {
     sandbox.run(&["configure-docker"], "").assert_status(0);
     assert_eq!(fs::metadata(sandbox.docker_config()).unwrap().permissions().mode() & 0o777, 0o640);
 }
+
+#[test]
+fn writes_target_of_dangling_symlink() {
+    let sandbox = Sandbox::new();
+    let target = sandbox.path().join("dotfiles/docker.json");
+    fs::create_dir_all(target.parent().unwrap()).unwrap();
+    fs::create_dir_all(sandbox.docker_config().parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(&target, sandbox.docker_config()).unwrap();
+
+    sandbox.run(&["configure-docker"], "").assert_status(0);
+    assert!(fs::symlink_metadata(sandbox.docker_config()).unwrap().file_type().is_symlink(), "the link is kept");
+    assert_eq!(read_json(&target)["credHelpers"]["atcr.io"], "atcr");
+}

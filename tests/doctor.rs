@@ -118,3 +118,12 @@ fn unreachable_appview_fails() {
     sandbox.set("ATCR_HTTP_TIMEOUT", "0.5");
     assert_problem(&doctor(&sandbox), "timed out", "check the network");
 }
+
+#[test]
+fn creds_store_of_this_helper_passes() {
+    let (_appview, sandbox, _bin) = healthy();
+    fs::write(sandbox.docker_config(), r#"{"credsStore":"atcr"}"#).unwrap();
+    let run = doctor(&sandbox);
+    run.assert_status(0);
+    assert!(run.stdout.contains("(credsStore)"), "{}", run.stdout);
+}

@@ -169,3 +169,23 @@ fn file_store_is_private() {
     assert_eq!(file_mode, 0o600);
     assert_eq!(dir_mode, 0o700);
 }
+
+#[test]
+fn erase_without_keyring_deletes_later() {
+    let service = SecretService::start();
+    let mut sandbox = Sandbox::with_secret_service(&service);
+    sandbox.store("atcr.io", "alice", "s3cret");
+
+    sandbox.set("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", sandbox.path().join("no-bus").display()));
+    let erased = sandbox.run(&["erase"], "atcr.io");
+    erased.assert_status(0);
+    assert!(erased.stderr.contains("a later command will"), "{erased:?}");
+    assert_eq!(sandbox.get("atcr.io").status, Some(1), "the credential is gone for clients");
+    assert_eq!(service.lookup("atcr.io").as_deref(), Some("s3cret"), "the keyring could not be reached");
+
+    sandbox.set("DBUS_SESSION_BUS_ADDRESS", service.address());
+    sandbox.store("localhost:5000", "bob", "other");
+    assert_eq!(service.lookup("atcr.io"), None, "the next write deleted the leftover");
+    let index: serde_json::Value = serde_json::from_slice(&fs::read(sandbox.index_file()).unwrap()).unwrap();
+    assert!(index.get("stale_secrets").is_none(), "{index}");
+}

@@ -53,7 +53,7 @@ pub fn check(account: &Account, secret: &Secret, timeout: Duration) -> CheckResu
     let mut url = appview.url("/auth/token");
     url.query_pairs_mut()
         .append_pair("service", appview.service())
-        .append_pair("scope", &format!("repository:{}/{CHECK_REPOSITORY}:pull", account.handle));
+        .append_pair("scope", &format!("repository:{}/{CHECK_REPOSITORY}:pull", account.handle.to_ascii_lowercase()));
 
     let response = http.get(url.clone()).basic_auth(&account.handle, Some(secret.expose())).send();
     match response {

@@ -22,6 +22,11 @@ use crate::secret::Secret;
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(5);
 /// The increase of the interval on each `slow_down`.
 const SLOW_DOWN_STEP: Duration = Duration::from_secs(5);
+/// The longest `expires_in` accepted: RFC 8628 codes live for minutes, and
+/// the bound keeps deadline arithmetic far from overflow.
+const MAX_EXPIRES_IN: Duration = Duration::from_secs(24 * 60 * 60);
+/// The longest `interval` accepted.
+const MAX_INTERVAL: Duration = Duration::from_secs(600);
 /// The maximum wait between retries of a failed request.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -54,6 +59,8 @@ pub enum DeviceError {
     Malformed { url: String, reason: String },
     #[error("{url} returned a response without the field {field:?}")]
     MissingField { url: String, field: &'static str },
+    #[error("{url} returned an invalid {field:?}: expected {expected}")]
+    InvalidField { url: String, field: &'static str, expected: String },
     #[error("the authorization was denied in the browser; nothing was changed")]
     Denied,
     #[error("the device code expired before it was confirmed: run docker-credential-atcr login again")]
@@ -97,21 +104,31 @@ pub fn request_code(client: &Client, appview: &AppView, device_name: &str) -> Re
             .map(str::to_owned)
             .ok_or(DeviceError::MissingField { url: url.to_string(), field: name })
     };
-    let expires_in = body
-        .get("expires_in")
-        .and_then(Value::as_f64)
-        .filter(|seconds| *seconds > 0.0)
+    let expires_in = seconds_field(&body, "expires_in", MAX_EXPIRES_IN, url.as_str())?
         .ok_or(DeviceError::MissingField { url: url.to_string(), field: "expires_in" })?;
-    let interval = body.get("interval").and_then(Value::as_f64).filter(|seconds| *seconds > 0.0);
+    let interval = seconds_field(&body, "interval", MAX_INTERVAL, url.as_str())?;
 
     Ok(DeviceCode {
         device_code: Secret::new(field("device_code")?),
         user_code: field("user_code")?,
         verification_uri: field("verification_uri")?,
         verification_uri_complete: body.get("verification_uri_complete").and_then(Value::as_str).map(str::to_owned),
-        expires_in: Duration::from_secs_f64(expires_in),
-        interval: interval.map_or(DEFAULT_INTERVAL, Duration::from_secs_f64),
+        expires_in,
+        interval: interval.unwrap_or(DEFAULT_INTERVAL),
     })
+}
+
+/// Reads an optional number of seconds, which must be above 0 and at most `max`.
+fn seconds_field(body: &Value, field: &'static str, max: Duration, url: &str) -> Result<Option<Duration>, DeviceError> {
+    let Some(value) = body.get(field) else {
+        return Ok(None);
+    };
+    let invalid = || DeviceError::InvalidField { url: url.to_owned(), field, expected: format!("a number of seconds above 0 and at most {}", max.as_secs()) };
+    let seconds = value.as_f64().ok_or_else(invalid)?;
+    if !(seconds > 0.0 && seconds <= max.as_secs_f64()) {
+        return Err(invalid());
+    }
+    Ok(Some(Duration::from_secs_f64(seconds)))
 }
 
 /// Polls until the user confirms, denies or the code expires.
@@ -225,7 +242,7 @@ fn check_status(response: Response, url: &str) -> Result<Response, DeviceError> 
 fn json_body(response: Response, url: &str) -> Result<Value, DeviceError> {
     let text = response.text().map_err(|error| request_error(url, &error))?;
     let value: Value = serde_json::from_str(&text)
-        .map_err(|error| DeviceError::Malformed { url: url.to_owned(), reason: format!("{error} at line {} column {}", error.line(), error.column()) })?;
+        .map_err(|error| DeviceError::Malformed { url: url.to_owned(), reason: error.to_string() })?;
     if value.is_object() {
         Ok(value)
     } else {

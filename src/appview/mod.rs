@@ -94,13 +94,16 @@ pub fn request_timeout() -> Result<Duration, AppViewError> {
     }
 }
 
-/// An HTTP client with the helper's User-Agent and `timeout`. It honours
-/// `HTTPS_PROXY` and `NO_PROXY`.
+/// An HTTP client with the helper's User-Agent and `timeout` that follows no
+/// redirects. It honours `HTTPS_PROXY` and `NO_PROXY`.
 pub fn client(timeout: Duration) -> Result<reqwest::blocking::Client, AppViewError> {
     reqwest::blocking::Client::builder()
         .user_agent(format!("docker-credential-atcr/{VERSION}"))
         .timeout(timeout)
         .connect_timeout(timeout)
+        // A redirect could take the device code or the Basic credentials to
+        // another origin, or turn a check into an unauthenticated 200.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|error| AppViewError::Client(error.to_string()))
 }

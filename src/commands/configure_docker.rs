@@ -18,7 +18,7 @@ pub fn run(registries: &[String], dry_run: bool, config: Option<PathBuf>, stdout
 
     warn_if_not_on_path();
 
-    let plan = docker_config::plan(&path, &hosts)?;
+    let plan = docker_config::plan(&path, &hosts).with_context(|| format!("{} was not changed", path.display()))?;
     if let Some(store) = &plan.creds_store {
         log::info!("credsStore is {store:?}: it still applies to other registries, while credHelpers takes precedence for {}", hosts.join(", "));
     }

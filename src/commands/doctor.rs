@@ -126,6 +126,9 @@ fn check_docker_config(index: &Index) -> Vec<Finding> {
         Ok(plan) => plan,
         Err(error) => return vec![Finding::fail(error.to_string(), format!("repair {}", path.display()))],
     };
+    if plan.creds_store.as_deref() == Some(HELPER_NAME) && plan.changed.iter().all(|(_, previous)| previous.is_none()) {
+        return vec![Finding::pass(format!("{} sends every registry to this helper (credsStore)", plan.path.display()))];
+    }
     if plan.changed.is_empty() {
         return vec![Finding::pass(format!("{} sends {} to this helper", plan.path.display(), registries.join(", ")))];
     }

@@ -25,9 +25,12 @@ pub fn run(registry: &str, no_browser: bool, credentials: &Credentials) -> Resul
     let http = appview::client(appview::request_timeout()?)?;
 
     let code = device::request_code(&http, &appview, &device_name()).with_context(|| format!("login to {} failed", appview.registry))?;
-    let url = code.verification_uri_complete.clone().unwrap_or_else(|| code.verification_uri.clone());
+    let url = printable(&code.verification_uri_complete.clone().unwrap_or_else(|| code.verification_uri.clone()));
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        anyhow::bail!("login to {} failed: the AppView sent the verification URL {url:?}, which is not an http(s) URL", appview.registry);
+    }
 
-    eprintln!("! First copy your one-time code: {}", code.user_code);
+    eprintln!("! First copy your one-time code: {}", printable(&code.user_code));
     eprintln!("  Then confirm it at: {url}");
     match browser::should_open(no_browser) {
         Ok(()) => match browser::open(&url) {
@@ -89,7 +92,13 @@ fn hint_configure_docker(registry: &str) {
     }
 }
 
-/// The name the AppView shows for this device: the host name.
+/// Replaces control characters, so text from the AppView cannot move the
+/// cursor or recolor the terminal.
+fn printable(text: &str) -> String {
+    text.chars().map(|character| if character.is_control() { '?' } else { character }).collect()
+}
+
+/// Returns the name the AppView shows for this device: the host name.
 fn device_name() -> String {
     let from_env = ["COMPUTERNAME", "HOSTNAME"].iter().find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()));
     let from_proc = || std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|name| name.trim().to_owned()).filter(|name| !name.is_empty());

@@ -111,6 +111,7 @@ fn print_text(statuses: &[AccountStatus], store: &serde_json::Value, stdout: &mu
     }
 
     let mut registries: Vec<&str> = statuses.iter().map(|status| status.registry.as_str()).collect();
+    registries.sort_unstable();
     registries.dedup();
     for registry in registries {
         writeln!(stdout, "{registry}")?;

@@ -74,7 +74,7 @@ impl<'a> FileStore<'a> {
             Err(error) => return Err(StoreError::io("read", &path)(error)),
         };
         // serde_json's error names the line and column, never the content.
-        serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt { path, source })
+        serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt { path, reason: crate::json_error::describe(&error) })
     }
 
     fn save(&self, file: &SecretsFile) -> Result<(), StoreError> {

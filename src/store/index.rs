@@ -26,6 +26,14 @@ pub struct IndexEntry {
     pub store: Backend,
 }
 
+/// A secret left in a store after its entry was removed or moved, because
+/// deleting it failed (for example, the keyring was locked).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaleSecret {
+    pub key: String,
+    pub store: Backend,
+}
+
 /// The whole index file.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Index {
@@ -38,6 +46,9 @@ pub struct Index {
     /// The active account's DID by registry server key.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub active: BTreeMap<String, String>,
+    /// Secrets that should be gone but could not be deleted yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stale_secrets: Vec<StaleSecret>,
     #[serde(flatten)]
     other: serde_json::Map<String, serde_json::Value>,
 }
@@ -51,7 +62,14 @@ impl Index {
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Index::default()),
             Err(error) => return Err(StoreError::io("read", &path)(error)),
         };
-        serde_json::from_slice(&bytes).map_err(|source| StoreError::Corrupt { path, source })
+        serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt { path, reason: crate::json_error::describe(&error) })
+    }
+
+    /// Reports whether a live entry (a stored credential or an account) keeps its secret under `key` in `store`.
+    pub fn names_secret(&self, key: &str, store: Backend) -> bool {
+        let credential = self.credentials.get(key).is_some_and(|entry| entry.store == store);
+        let account = self.accounts.iter().any(|account| account.secret_key() == key && account.store == store);
+        credential || account
     }
 
     /// Writes the index atomically. The caller holds the write lock.

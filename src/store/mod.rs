@@ -57,11 +57,11 @@ pub enum StoreError {
     #[error("invalid ATCR_CREDENTIAL_STORE value {0:?}: set it to \"keyring\" or \"file\", or unset it to choose automatically")]
     InvalidSetting(String),
 
-    #[error("cannot {action} {}: {source}", path.display())]
-    Io { action: &'static str, path: PathBuf, source: io::Error },
+    #[error("cannot {action} {}: {error}", path.display())]
+    Io { action: &'static str, path: PathBuf, error: io::Error },
 
-    #[error("{} is not valid JSON ({source}); fix the file or move it away (this loses the entries it holds)", path.display())]
-    Corrupt { path: PathBuf, source: serde_json::Error },
+    #[error("{} is not valid JSON ({reason}); fix the file or move it away (this loses the entries it holds)", path.display())]
+    Corrupt { path: PathBuf, reason: String },
 
     #[error("the keyring is unavailable: {0}")]
     KeyringUnavailable(String),
@@ -80,8 +80,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Reports whether the error means the keyring could not be reached or
+    /// used just now, as opposed to damaged data.
+    pub fn is_keyring_access(&self) -> bool {
+        matches!(
+            self,
+            StoreError::KeyringUnavailable(_) | StoreError::KeyringLocked | StoreError::KeyringTimeout(_) | StoreError::Keyring(_)
+        )
+    }
+
     pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> StoreError {
         let path = path.into();
-        move |source| StoreError::Io { action, path, source }
+        move |error| StoreError::Io { action, path, error }
     }
 }

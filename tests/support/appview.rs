@@ -49,6 +49,7 @@ struct State {
     interval: f64,
     code_status: u16,
     token_service_stall: Option<Duration>,
+    token_service_redirect: Option<String>,
     requests: Vec<Recorded>,
 }
 
@@ -72,6 +73,7 @@ impl AppView {
             interval: 0.05,
             code_status: 200,
             token_service_stall: None,
+            token_service_redirect: None,
             requests: Vec::new(),
         }));
 
@@ -126,6 +128,11 @@ impl AppView {
         self.state.lock().unwrap().token_service_stall = Some(delay);
     }
 
+    /// Makes the token service answer with a 302 to `location`.
+    pub fn redirect_token_service(&self, location: &str) {
+        self.state.lock().unwrap().token_service_redirect = Some(location.to_owned());
+    }
+
     pub fn requests(&self) -> Vec<Recorded> {
         self.state.lock().unwrap().requests.clone()
     }
@@ -171,7 +178,13 @@ fn handle(stream: TcpStream, state: &Mutex<State>, port: u16) -> std::io::Result
     let (status, reply) = match (method.as_str(), path.as_str()) {
         ("POST", "/auth/device/code") => device_code(state, port),
         ("POST", "/auth/device/token") => device_token(state),
-        ("GET", "/auth/token") => token_service(state, &authorization),
+        ("GET", "/auth/token") => {
+            let redirect = state.lock().unwrap().token_service_redirect.clone();
+            if let Some(location) = redirect {
+                return respond_redirect(stream, &location);
+            }
+            token_service(state, &authorization)
+        }
         _ => (404, r#"{"error":"not_found"}"#.to_owned()),
     };
     respond(stream, status, &reply)
@@ -243,6 +256,11 @@ fn respond(mut stream: TcpStream, status: u16, body: &str) -> std::io::Result<()
         _ => "Error",
     };
     write!(stream, "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+    stream.flush()
+}
+
+fn respond_redirect(mut stream: TcpStream, location: &str) -> std::io::Result<()> {
+    write!(stream, "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
     stream.flush()
 }
 
