@@ -13,6 +13,11 @@ trap 'rm -f "$log"' EXIT
 cargo test --workspace --all-targets "$@" 2>&1 | tee "$log"
 
 # Packaging checks run here, before the summary.
+# Every Linux artifact is built into dist/, then installed with its real
+# package manager.
+scripts/install-pkg-deps.sh
+cargo pkg snapshot
+cargo pkg check dist/
 
 # One closing line for the whole run: cargo prints a result line per test binary.
 awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i ~ /^passed;?$/) passed += $(i - 1); if ($i ~ /^failed;?$/) failed += $(i - 1) } }

@@ -84,7 +84,7 @@ pub fn require_version(program: &str, version: &str) -> Result<()> {
 /// Formats a command as a shell-like line for messages.
 pub fn describe(command: &Command) -> String {
     let mut words = vec![command.get_program().to_string_lossy().into_owned()];
-    words.extend(command.get_args().map(|arg| quote(arg)));
+    words.extend(command.get_args().map(quote));
     words.join(" ")
 }
 

@@ -21,13 +21,16 @@ use crate::names;
 use crate::project::Project;
 use crate::targets::LINUX;
 
+/// One check: it receives the project and the artifacts directory.
+type Check = fn(&Project, &Path) -> Result<()>;
+
 /// Runs every check on the artifacts in `dir`.
 pub fn run(project: &Project, dir: &Path) -> Result<()> {
     let required = required_artifacts(project);
     crate::checksums::verify(dir, &required)?;
     eprintln!("check: checksums.txt matches {} artifacts in {}", required.len(), dir.display());
 
-    let checks: [(&str, fn(&Project, &Path) -> Result<()>); 6] = [
+    let checks: &[(&str, Check)] = &[
         ("archives", archives::check),
         ("reproducible", reproducible::check),
         ("deb", deb::check),
@@ -36,7 +39,7 @@ pub fn run(project: &Project, dir: &Path) -> Result<()> {
         ("aur-source", aur::check_source),
     ];
     let mut failures = Vec::new();
-    for (name, check) in checks {
+    for &(name, check) in checks {
         eprintln!("check {name}: running");
         let started = Instant::now();
         match check(project, dir) {
@@ -49,7 +52,7 @@ pub fn run(project: &Project, dir: &Path) -> Result<()> {
     }
 
     let passed = checks.len() - failures.len();
-    println!("{passed} passed, {} failed", failures.len());
+    println!("packaging: {passed} passed, {} failed", failures.len());
     if !failures.is_empty() {
         bail!("{} check(s) failed: {}", failures.len(), failures.join(", "));
     }
