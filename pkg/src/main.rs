@@ -12,13 +12,19 @@ mod check;
 mod checksums;
 mod deb;
 mod dist;
+mod msi;
 mod names;
 mod process;
 mod project;
 mod rpm;
+mod sign;
 mod source;
 mod targets;
 mod unprivileged;
+mod windows;
+mod windows_check;
+mod windows_manifests;
+mod wine;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,6 +59,19 @@ enum Task {
     },
     /// Build every artifact this host can build into dist/
     Snapshot,
+    /// Render the winget, Scoop, Chocolatey and AUR manifests of VERSION
+    /// from DIR's checksums.txt and MSIs
+    Manifests {
+        /// The release version, such as 1.2.0 or 1.2.0-rc.1
+        #[arg(long, value_name = "VERSION")]
+        version: String,
+        /// The directory holding the release artifacts and checksums.txt
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Where to write the manifests (default: DIR)
+        #[arg(long, value_name = "OUT")]
+        out: Option<PathBuf>,
+    },
     /// Run every check on the artifacts in DIR
     Check {
         /// The directory holding the artifacts and checksums.txt
@@ -74,8 +93,19 @@ fn main() -> ExitCode {
 fn run(task: Task) -> Result<()> {
     let project = Project::discover()?;
     match task {
-        Task::Dist { target } => dist::dist(&project, &target),
-        Task::Snapshot => dist::snapshot(&project),
-        Task::Check { dir } => check::run(&project, &dir),
+        Task::Dist { target } => match windows::target(&target) {
+            Some(target) => windows::dist(&project, &target).map(drop),
+            None => dist::dist(&project, &target),
+        },
+        Task::Snapshot => dist::snapshot(&project).and_then(|()| windows::add_to_snapshot(&project)),
+        Task::Manifests { version, dir, out } => windows_manifests::render_release(&project, &version, &dir, out.as_deref().unwrap_or(&dir)),
+        Task::Check { dir } => {
+            let packaging = check::run(&project, &dir);
+            let windows = windows_check::run(&project, &dir);
+            match (packaging, windows) {
+                (Err(packaging), Err(windows)) => Err(packaging.context(format!("{windows:#}"))),
+                (packaging, windows) => packaging.and(windows),
+            }
+        }
     }
 }
