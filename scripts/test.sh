@@ -16,6 +16,7 @@ cargo test --workspace --all-targets "$@" 2>&1 | tee "$log"
 # Every Linux artifact is built into dist/, then installed with its real
 # package manager.
 scripts/install-pkg-deps.sh
+scripts/install-windows-deps.sh  # MinGW, wine, msitools, osslsigncode for the Windows checks
 cargo pkg snapshot
 cargo pkg check dist/
 
