@@ -24,7 +24,7 @@ impl CaseDocument {
 }
 
 /// One run of the helper: its arguments (without the program name), stdin
-/// (`None` holds the pipe open unwritten) and environment changes (`None`
+/// (`None` keeps the pipe open, unwritten) and environment changes (`None`
 /// unsets the variable).
 pub struct Invocation {
     pub args: Vec<String>,
