@@ -26,7 +26,7 @@ pub fn check(project: &Project, dir: &Path) -> Result<()> {
             let packed = fs::read(scratch.path().join(document))?;
             let committed = fs::read(project.root.join(document)).with_context(|| format!("cannot read {document}"))?;
             if packed != committed {
-                bail!("{document} in {} differs from the workspace's {document}", path.display());
+                bail!("{document} in {} differs from the workspace's {document}: rebuild with `cargo pkg snapshot`", path.display());
             }
         }
 

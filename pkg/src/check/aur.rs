@@ -1,9 +1,10 @@
 //! The AUR checks. For both packages, the rendered PKGBUILD equals a fresh
 //! render from `aur/<package>/PKGBUILD.in` with the sums of the artifacts in
 //! DIR, and the `.SRCINFO` equals `makepkg --printsrcinfo`. The `-bin`
-//! package is then built by makepkg (as an unprivileged user) from the local
-//! archive, installed with `pacman -U` into a scratch root, run, and removed
-//! again, which must leave no file. For the source package, makepkg checks
+//! package for each architecture is then built by makepkg (as an
+//! unprivileged user) from the local archive, installed with `pacman -U` into
+//! a scratch root, run (under qemu-user for aarch64), and removed again,
+//! which must leave no file. For the source package, makepkg checks
 //! the source tarball's SHA-256 (`--verifysource`).
 
 use std::fs;
@@ -18,7 +19,8 @@ use crate::aur::{BIN_PACKAGE, PACKAGES, SOURCE_PACKAGE, print_srcinfo, render, v
 use crate::names::{self, PACKAGE};
 use crate::process;
 use crate::project::Project;
-use crate::targets::LINUX;
+use crate::binary;
+use crate::targets::{LINUX, Target};
 use crate::unprivileged::{Runner, is_root};
 
 /// Paths in the scratch root that pacman keeps for its own records.
@@ -70,34 +72,40 @@ fn check_rendered(project: &Project, runner: &Runner, dir: &Path, package: &str)
     Ok(())
 }
 
-/// Builds the `-bin` package from the local archive and installs it into a scratch root with pacman.
+/// Builds the `-bin` package for every Linux architecture from the local
+/// archive and installs each into a scratch root with pacman.
 fn build_and_install_bin(project: &Project, runner: &Runner, dir: &Path) -> Result<()> {
     if !is_root() {
         bail!("the pacman install check needs root: run `cargo pkg check` as root");
     }
-    let Some(target) = LINUX.iter().find(|target| target.is_native()) else {
-        bail!("no Linux target matches this machine's CPU ({})", std::env::consts::ARCH);
-    };
-    let build = tempfile::Builder::new().prefix("atcr-aur-bin-").tempdir()?;
-    let archive = names::archive(&project.version, target);
-    fs::copy(dir.join("aur").join(BIN_PACKAGE).join("PKGBUILD"), build.path().join("PKGBUILD"))?;
-    // makepkg takes a source from the build directory when a file of that name is there.
-    fs::copy(dir.join(&archive), build.path().join(&archive))?;
-    runner.own(build.path())?;
+    for target in LINUX {
+        let build = tempfile::Builder::new().prefix("atcr-aur-bin-").tempdir()?;
+        let archive = names::archive(&project.version, &target);
+        fs::copy(dir.join("aur").join(BIN_PACKAGE).join("PKGBUILD"), build.path().join("PKGBUILD"))?;
+        // makepkg takes a source from the build directory when a file of that name is there.
+        fs::copy(dir.join(&archive), build.path().join(&archive))?;
+        // makepkg.conf sets CARCH, so a second configuration overrides it to package the other architecture.
+        let config = build.path().join("makepkg.conf");
+        fs::write(&config, format!("source /etc/makepkg.conf\nCARCH={}\n", target.pacman_arch))?;
+        runner.own(build.path())?;
 
-    process::output(
-        runner
-            .command("env", build.path())
-            .arg(format!("PKGDEST={}", build.path().display()))
-            .arg(format!("SRCDEST={}", build.path().display()))
-            .arg(format!("CARCH={}", target.pacman_arch))
-            .args(["makepkg", "--nodeps", "--noconfirm", "--cleanbuild"]),
-    )
-    .context("makepkg failed to build the -bin package from the local archive")?;
-    let package = built_package(build.path())?;
-    eprintln!("  makepkg built {}", package.display());
+        process::output(
+            runner
+                .command("env", build.path())
+                .arg(format!("PKGDEST={}", build.path().display()))
+                .arg(format!("SRCDEST={}", build.path().display()))
+                .arg("makepkg")
+                .arg("--config")
+                .arg(&config)
+                .args(["--nodeps", "--noconfirm", "--cleanbuild"]),
+        )
+        .with_context(|| format!("makepkg failed to build the {} -bin package from {archive}", target.pacman_arch))?;
+        let package = built_package(build.path())?;
+        eprintln!("  makepkg built {}", package.display());
 
-    pacman_install(project, &package)
+        pacman_install(project, &target, &package)?;
+    }
+    Ok(())
 }
 
 fn built_package(dir: &Path) -> Result<PathBuf> {
@@ -113,14 +121,14 @@ fn built_package(dir: &Path) -> Result<PathBuf> {
 }
 
 /// Installs `package` with `pacman -U` into a scratch root, runs it, and removes it again.
-fn pacman_install(project: &Project, package: &Path) -> Result<()> {
+fn pacman_install(project: &Project, target: &Target, package: &Path) -> Result<()> {
     let scratch = tempfile::Builder::new().prefix("atcr-pacman-check-").tempdir()?;
     let root = scratch.path().join("root");
     let database = root.join("var/lib/pacman");
     fs::create_dir_all(&database)?;
     let config = scratch.path().join("pacman.conf");
     // NOTE: the package is built here and unsigned, so signature checks are off for this scratch root.
-    fs::write(&config, "[options]\nArchitecture = auto\nSigLevel = Never\nLocalFileSigLevel = Never\n")?;
+    fs::write(&config, format!("[options]\nArchitecture = {}\nSigLevel = Never\nLocalFileSigLevel = Never\n", target.pacman_arch))?;
 
     let pacman = |args: &[&str]| {
         let mut command = Command::new("pacman");
@@ -143,7 +151,8 @@ fn pacman_install(project: &Project, package: &Path) -> Result<()> {
     let before = tree::list(&root, &STATE_PATHS)?;
     process::output(pacman(&["--upgrade"]).arg(package))?;
     let binary = root.join("usr/bin").join(PACKAGE);
-    let printed = process::stdout_text(Command::new(&binary).arg("version")).with_context(|| format!("{} does not run", binary.display()))?;
+    let output = binary::run(target, &binary, &["version"]).with_context(|| format!("{} does not run", binary.display()))?;
+    let printed = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     let expected = expected_version_line(project);
     if printed != expected {
         bail!("after pacman -U, `{PACKAGE} version` printed `{printed}`, expected `{expected}`");

@@ -33,7 +33,8 @@ pub fn check(project: &Project, dir: &Path) -> Result<()> {
     }
     if !differing.is_empty() {
         bail!(
-            "a second packaging run with SOURCE_DATE_EPOCH={} gave different bytes for: {}",
+            "a second packaging run with SOURCE_DATE_EPOCH={} gave different bytes for: {} \
+             (when the workspace changed after `cargo pkg snapshot`, run it again first)",
             project.source_date_epoch,
             differing.join(", ")
         );
