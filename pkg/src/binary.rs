@@ -61,3 +61,24 @@ fn require_rust_target(project: &Project, target: &Target) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::targets::LINUX;
+
+    #[test]
+    fn missing_binary_names_path_and_fix() {
+        let target_dir = tempfile::tempdir().unwrap();
+        let project = Project {
+            root: target_dir.path().to_path_buf(),
+            target_dir: target_dir.path().to_path_buf(),
+            version: "0.1.0".into(),
+            commit: "0123456789ab".into(),
+            source_date_epoch: 0,
+        };
+        let error = built(&project, &LINUX[1]).unwrap_err().to_string();
+        assert!(error.contains("aarch64-unknown-linux-musl/release/docker-credential-atcr is missing"), "{error}");
+        assert!(error.contains("cargo pkg dist --target aarch64-unknown-linux-musl"), "{error}");
+    }
+}

@@ -51,7 +51,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Build the release binary for TARGET and write its archive to dist/
+    /// Build the release binary for TARGET and write its archive, .deb and .rpm to dist/
     Dist {
         /// Rust target triple, such as x86_64-unknown-linux-musl
         #[arg(long, value_name = "TARGET")]
