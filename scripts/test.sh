@@ -19,6 +19,7 @@ scripts/install-pkg-deps.sh
 scripts/install-windows-deps.sh  # MinGW, wine, msitools, osslsigncode for the Windows checks
 cargo pkg snapshot
 cargo pkg check dist/
+scripts/check-release.sh
 
 # One closing line for the whole run: cargo prints a result line per test binary.
 awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i ~ /^passed;?$/) passed += $(i - 1); if ($i ~ /^failed;?$/) failed += $(i - 1) } }
