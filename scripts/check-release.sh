@@ -178,6 +178,29 @@ check_image_context() {
 }
 check "Dockerfile build context from stage-image.sh" check_image_context
 
+# push-to-repository.sh against a local bare repository: the first push
+# commits the files, and a second push of the same files commits nothing.
+check_push_to_repository() {
+  local bare="$scratch/tap.git" clone="$scratch/tap-clone" before after
+  git init --quiet --bare --initial-branch=main "$bare" || return 1
+  git clone --quiet "$bare" "$clone" 2>/dev/null
+  echo "# tap" >"$clone/README.md"
+  git -C "$clone" add README.md
+  git -C "$clone" -c user.name=test -c user.email=test@example.com commit --quiet -m "Start the tap"
+  git -C "$clone" push --quiet origin HEAD:main || return 1
+
+  printf 'class Test < Formula\nend\n' >"$scratch/formula.rb"
+  scripts/release/push-to-repository.sh "file://$bare" "Test 1.2.3" "$scratch/formula.rb=Formula/test.rb" || return 1
+  [ "$(git -C "$bare" show main:Formula/test.rb)" = "$(cat "$scratch/formula.rb")" ] || { echo "Formula/test.rb in $bare differs from the pushed file"; return 1; }
+  [ "$(git -C "$bare" log -1 --format=%s main)" = "Test 1.2.3" ] || { echo "the pushed commit has the wrong message"; return 1; }
+
+  before=$(git -C "$bare" rev-parse main)
+  scripts/release/push-to-repository.sh "file://$bare" "Test 1.2.3" "$scratch/formula.rb=Formula/test.rb" || return 1
+  after=$(git -C "$bare" rev-parse main)
+  [ "$before" = "$after" ] || { echo "a second push of the same file made a commit"; return 1; }
+}
+check "push-to-repository.sh into a local repository" check_push_to_repository
+
 check "install.sh against a release on 127.0.0.1 (tests/install_sh.rs)" cargo test --quiet --test install_sh
 
 echo "release checks: $passed passed, $failed failed"

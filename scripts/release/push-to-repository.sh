@@ -4,7 +4,8 @@
 # updates with one commit.
 #
 # Usage: scripts/release/push-to-repository.sh URL MESSAGE SOURCE=DESTINATION...
-#   URL          https://github.com/OWNER/REPO.git, or ssh://… for the AUR
+#   URL          https://github.com/OWNER/REPO.git, ssh://… for the AUR, or
+#                file://… for a local repository (scripts/check-release.sh)
 #   MESSAGE      the commit message
 #   SOURCE=DEST  copy SOURCE (a local file) to DEST (a path in the repository)
 #
@@ -47,8 +48,9 @@ case $url in
         [ -s "$work/known_hosts" ] || { echo "push-to-repository.sh: ssh-keyscan returned no host key for $host" >&2; exit 1; }
         export GIT_SSH_COMMAND="ssh -i $work/key -o IdentitiesOnly=yes -o UserKnownHostsFile=$work/known_hosts -o StrictHostKeyChecking=yes"
         ;;
+    file://*) ;;
     *)
-        echo "push-to-repository.sh: unsupported URL '$url': expected https:// or ssh://" >&2
+        echo "push-to-repository.sh: unsupported URL '$url': expected https://, ssh:// or file://" >&2
         exit 1
         ;;
 esac
