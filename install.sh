@@ -16,7 +16,8 @@
 #                          <base>/latest/download/<file> and
 #                          <base>/download/v<version>/<file>
 #                          (default: https://github.com/atcr-io/docker-credential-atcr/releases);
-#                          the helper's `update` command reads the same variable
+#                          https only, except http for 127.0.0.1, localhost and [::1].
+#                          The helper's `update` command reads the same variable.
 #
 # The OS and CPU come from `uname -s` and `uname -m`. Releases exist for
 # Linux and macOS (Darwin) on x86_64 and arm64; Windows uses install.ps1.
@@ -72,13 +73,25 @@ detect_arch() {
     esac
 }
 
+# Plain http is accepted only for a server on this machine, as the helper's
+# `update` command accepts it; everything else must use https.
+case $base_url in
+    https://*) allowed_protocols='=https' ;;
+    http://127.0.0.1:* | http://127.0.0.1/* | http://localhost:* | http://localhost/* | http://\[::1\]:* | http://\[::1\]/*)
+        allowed_protocols='=https,http' ;;
+    *) fail "invalid ATCR_RELEASE_BASE_URL '$base_url': expected an https:// URL (http:// is accepted only for 127.0.0.1, localhost and [::1])" ;;
+esac
+
 # download URL FILE: writes the body of URL to FILE, failing on HTTP errors.
 download() {
     if command -v curl >/dev/null 2>&1; then
-        curl --fail --silent --show-error --location --proto '=https,http' --retry 3 --output "$2" "$1" ||
+        curl --fail --silent --show-error --location --proto "$allowed_protocols" --proto-redir "$allowed_protocols" --retry 3 --output "$2" "$1" ||
             fail "cannot download $1 (see the curl error above): check ATCR_VERSION and ATCR_RELEASE_BASE_URL"
     elif command -v wget >/dev/null 2>&1; then
-        wget --quiet --tries=3 --output-document="$2" "$1" ||
+        https_only=
+        [ "$allowed_protocols" = '=https' ] && https_only=--https-only
+        # shellcheck disable=SC2086 # $https_only is one flag or nothing.
+        wget --quiet --tries=3 $https_only --output-document="$2" "$1" ||
             fail "cannot download $1: check ATCR_VERSION and ATCR_RELEASE_BASE_URL"
     else
         fail "neither curl nor wget is installed: install one of them and run install.sh again"

@@ -405,3 +405,26 @@ fn invalid_version_is_rejected() {
     );
     assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
+
+#[test]
+fn plain_http_base_url_is_rejected() {
+    let server = ReleaseServer::start();
+    let scratch = Scratch::new();
+
+    let run = scratch.run(
+        &server,
+        &[("ATCR_RELEASE_BASE_URL", "http://example.com/releases")],
+    );
+
+    assert_eq!(run.status, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains("invalid ATCR_RELEASE_BASE_URL 'http://example.com/releases'"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("https://"),
+        "the error names the fix: {run:?}"
+    );
+    assert_nothing_installed(&scratch);
+}
