@@ -14,7 +14,8 @@
 #   ATCR_RELEASE_BASE_URL  the releases URL, laid out as GitHub releases:
 #                          <base>/latest/download/<file> and
 #                          <base>/download/v<version>/<file>
-#                          (default: https://github.com/atcr-io/docker-credential-atcr/releases)
+#                          (default: https://github.com/atcr-io/docker-credential-atcr/releases);
+#                          https only, except http for 127.0.0.1, localhost and [::1]
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
@@ -36,6 +37,11 @@ switch ($cpu) {
 }
 
 $baseUrl = if ($env:ATCR_RELEASE_BASE_URL) { $env:ATCR_RELEASE_BASE_URL.TrimEnd('/') } else { 'https://github.com/atcr-io/docker-credential-atcr/releases' }
+# Plain http is accepted only for a server on this machine, as the helper's
+# `update` command accepts it; everything else must use https.
+if ($baseUrl -notmatch '^https://' -and $baseUrl -notmatch '^http://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?(/|$)') {
+    Fail "invalid ATCR_RELEASE_BASE_URL '$baseUrl': expected an https:// URL (http:// is accepted only for 127.0.0.1, localhost and [::1])"
+}
 $installDir = if ($env:INSTALL_DIR) { $env:INSTALL_DIR } else { Join-Path $env:LOCALAPPDATA "Programs\$Package" }
 
 if ($env:ATCR_VERSION) {
