@@ -174,7 +174,7 @@ impl Sandbox {
 pub fn run_with_stdin(mut command: Command, stdin: &[u8], timeout: Duration) -> Run {
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = command.spawn().expect("spawn the command");
+    let mut child = spawn_retrying(&mut command);
 
     let mut pipe = child.stdin.take().unwrap();
     let input = stdin.to_vec();
@@ -185,6 +185,22 @@ pub fn run_with_stdin(mut command: Command, stdin: &[u8], timeout: Duration) -> 
     let run = wait_with_timeout(child, started, timeout);
     let _ = writer.join();
     run
+}
+
+/// Spawns `command`, retrying while the executable is busy: a binary that a
+/// test just copied stays open for writing in any child that another test
+/// thread forks before that child's exec, and exec then fails with ETXTBSY.
+pub fn spawn_retrying(command: &mut Command) -> Child {
+    let started = Instant::now();
+    loop {
+        match command.spawn() {
+            Ok(child) => return child,
+            Err(error) if error.kind() == std::io::ErrorKind::ExecutableFileBusy && started.elapsed() < Duration::from_secs(5) => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(error) => panic!("cannot spawn {command:?}: {error}"),
+        }
+    }
 }
 
 /// Waits for `child` and collects its output; kills it after `timeout`.
