@@ -12,6 +12,7 @@ mod check;
 mod checksums;
 mod deb;
 mod dist;
+mod homebrew;
 mod msi;
 mod names;
 mod process;
