@@ -56,7 +56,9 @@ pub fn secret_key(registry: &str, did: &str) -> String {
 
 #[derive(Debug, Error)]
 pub enum AccountError {
-    #[error("ATCR_TOKEN is set but ATCR_USERNAME is not: set ATCR_USERNAME to the handle that the token belongs to")]
+    #[error(
+        "ATCR_TOKEN is set but ATCR_USERNAME is not: set ATCR_USERNAME to the handle that the token belongs to"
+    )]
     TokenWithoutUsername,
     #[error("invalid ATCR_REGISTRY {0:?}: set it to a registry host such as atcr.io")]
     InvalidRegistry(String),
@@ -66,13 +68,20 @@ pub enum AccountError {
 
 /// The accounts of `registry` in `index`.
 pub fn accounts_of<'a>(index: &'a Index, registry: &str) -> Vec<&'a Account> {
-    index.accounts.iter().filter(|account| account.registry == registry).collect()
+    index
+        .accounts
+        .iter()
+        .filter(|account| account.registry == registry)
+        .collect()
 }
 
 /// The active account of `registry`: the one marked active, or the only one.
 pub fn active_account<'a>(index: &'a Index, registry: &str) -> Option<&'a Account> {
     let accounts = accounts_of(index, registry);
-    let marked = index.active.get(registry).and_then(|did| accounts.iter().find(|account| &account.did == did));
+    let marked = index
+        .active
+        .get(registry)
+        .and_then(|did| accounts.iter().find(|account| &account.did == did));
     match (marked, accounts.as_slice()) {
         (Some(account), _) => Some(account),
         (None, [only]) => Some(only),
@@ -101,12 +110,25 @@ pub fn credential_for(
         None
     };
     if let Some(account) = from_command_line.or_else(|| active_account(&index, &server.key)) {
-        log::debug!("using the account {} ({}) for {}", account.handle, account.did, server.key);
+        log::debug!(
+            "using the account {} ({}) for {}",
+            account.handle,
+            account.did,
+            server.key
+        );
         let secret = credentials.read_secret(account.store, &account.secret_key())?;
         if secret.is_none() {
-            log::warn!("the device secret of {} is missing from the {} store: run docker-credential-atcr login {}", account.handle, account.store, account.registry);
+            log::warn!(
+                "the device secret of {} is missing from the {} store: run docker-credential-atcr login {}",
+                account.handle,
+                account.store,
+                account.registry
+            );
         }
-        return Ok(secret.map(|secret| Credential { username: account.handle.clone(), secret }));
+        return Ok(secret.map(|secret| Credential {
+            username: account.handle.clone(),
+            secret,
+        }));
     }
 
     let Some(entry) = index.credentials.get(&server.key) else {
@@ -114,53 +136,103 @@ pub fn credential_for(
     };
     let secret = credentials.read_secret(entry.store, &server.key)?;
     if secret.is_none() {
-        log::warn!("the index lists {} in the {} store, but the secret is gone from it; store it again", server.original, entry.store);
+        log::warn!(
+            "the index lists {} in the {} store, but the secret is gone from it; store it again",
+            server.original,
+            entry.store
+        );
     }
-    Ok(secret.map(|secret| Credential { username: entry.username.clone(), secret }))
+    Ok(secret.map(|secret| Credential {
+        username: entry.username.clone(),
+        secret,
+    }))
 }
 
 /// Returns `ATCR_USERNAME` + `ATCR_TOKEN` when `server` is the registry in
 /// `ATCR_REGISTRY` (default atcr.io); a `get` for any other host never sees them.
 fn environment_credential(server: &ServerUrl) -> Result<Option<Credential>, AccountError> {
-    let Some(token) = std::env::var("ATCR_TOKEN").ok().filter(|token| !token.is_empty()) else {
+    let Some(token) = std::env::var("ATCR_TOKEN")
+        .ok()
+        .filter(|token| !token.is_empty())
+    else {
         return Ok(None);
     };
-    let registry = std::env::var("ATCR_REGISTRY").ok().filter(|value| !value.trim().is_empty()).unwrap_or_else(|| DEFAULT_REGISTRY.to_owned());
+    let registry = std::env::var("ATCR_REGISTRY")
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_REGISTRY.to_owned());
     let Ok(registry_key) = ServerUrl::parse(&registry).map(|url| url.key) else {
-        log::warn!("{}; ATCR_TOKEN is ignored", AccountError::InvalidRegistry(registry));
+        log::warn!(
+            "{}; ATCR_TOKEN is ignored",
+            AccountError::InvalidRegistry(registry)
+        );
         return Ok(None);
     };
     if registry_key != server.key {
         return Ok(None);
     }
 
-    let username = std::env::var("ATCR_USERNAME").ok().filter(|name| !name.is_empty()).ok_or(AccountError::TokenWithoutUsername)?;
-    Ok(Some(Credential { username, secret: Secret::new(token) }))
+    let username = std::env::var("ATCR_USERNAME")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .ok_or(AccountError::TokenWithoutUsername)?;
+    Ok(Some(Credential {
+        username,
+        secret: Secret::new(token),
+    }))
 }
 
 /// Finds the account named by the last image reference for `registry` in `argv`.
-fn account_named_in<'a>(accounts: &[&'a Account], registry: &str, argv: &[String]) -> Option<&'a Account> {
+fn account_named_in<'a>(
+    accounts: &[&'a Account],
+    registry: &str,
+    argv: &[String],
+) -> Option<&'a Account> {
     let identities = image_identities(argv, registry);
     log::debug!("identities in the parent's image references for {registry}: {identities:?}");
-    identities.iter().rev().find_map(|identity| accounts.iter().copied().find(|account| account.matches(identity)))
+    identities.iter().rev().find_map(|identity| {
+        accounts
+            .iter()
+            .copied()
+            .find(|account| account.matches(identity))
+    })
 }
 
 /// Writes `account` and its device secret, replacing an earlier login of the
 /// same DID, and makes it the registry's active account. Returns the store
 /// that holds the secret.
-pub fn save_login(credentials: &Credentials, account: Account, secret: &Secret) -> Result<Backend, StoreError> {
+pub fn save_login(
+    credentials: &Credentials,
+    account: Account,
+    secret: &Secret,
+) -> Result<Backend, StoreError> {
     let _lock = credentials.lock()?;
     let mut index = Index::load(credentials.paths())?;
     credentials.clean_stale_secrets(&mut index);
 
     let key = account.secret_key();
-    let previous_store = index.accounts.iter().find(|old| old.registry == account.registry && old.did == account.did).map(|old| old.store);
+    let previous_store = index
+        .accounts
+        .iter()
+        .find(|old| old.registry == account.registry && old.did == account.did)
+        .map(|old| old.store);
     let handle = account.handle.clone();
-    credentials.write_recorded(&mut index, &key, &handle, secret, previous_store, move |index, store| {
-        index.accounts.retain(|old| !(old.registry == account.registry && old.did == account.did));
-        index.active.insert(account.registry.clone(), account.did.clone());
-        index.accounts.push(Account { store, ..account });
-    })
+    credentials.write_recorded(
+        &mut index,
+        &key,
+        &handle,
+        secret,
+        previous_store,
+        move |index, store| {
+            index
+                .accounts
+                .retain(|old| !(old.registry == account.registry && old.did == account.did));
+            index
+                .active
+                .insert(account.registry.clone(), account.did.clone());
+            index.accounts.push(Account { store, ..account });
+        },
+    )
 }
 
 /// Removes `account` and its device secret. When it was active, the
@@ -171,11 +243,17 @@ pub fn remove(credentials: &Credentials, account: &Account) -> Result<(), StoreE
     let mut index = Index::load(credentials.paths())?;
     credentials.clean_stale_secrets(&mut index);
 
-    index.accounts.retain(|old| !(old.registry == account.registry && old.did == account.did));
+    index
+        .accounts
+        .retain(|old| !(old.registry == account.registry && old.did == account.did));
     credentials.delete_or_record(&mut index, account.store, &account.secret_key())?;
     if index.active.get(&account.registry) == Some(&account.did) {
         index.active.remove(&account.registry);
-        if let Some(next) = index.accounts.iter().find(|old| old.registry == account.registry) {
+        if let Some(next) = index
+            .accounts
+            .iter()
+            .find(|old| old.registry == account.registry)
+        {
             index.active.insert(next.registry.clone(), next.did.clone());
         }
     }
@@ -186,7 +264,9 @@ pub fn remove(credentials: &Credentials, account: &Account) -> Result<(), StoreE
 pub fn activate(credentials: &Credentials, account: &Account) -> Result<(), StoreError> {
     let _lock = credentials.lock()?;
     let mut index = Index::load(credentials.paths())?;
-    index.active.insert(account.registry.clone(), account.did.clone());
+    index
+        .active
+        .insert(account.registry.clone(), account.did.clone());
     index.save(credentials.paths())
 }
 
@@ -218,20 +298,39 @@ mod tests {
         let alice = account("alice.bsky.social", "did:plc:alice");
         let bob = account("bob.example.com", "did:plc:bob");
         let accounts = vec![&alice, &bob];
-        let argv: Vec<String> = ["skopeo", "copy", "docker://atcr.io/alice.bsky.social/app:1", "docker://atcr.io/bob.example.com/app:1"]
-            .map(String::from)
-            .to_vec();
+        let argv: Vec<String> = [
+            "skopeo",
+            "copy",
+            "docker://atcr.io/alice.bsky.social/app:1",
+            "docker://atcr.io/bob.example.com/app:1",
+        ]
+        .map(String::from)
+        .to_vec();
         assert_eq!(account_named_in(&accounts, "atcr.io", &argv), Some(&bob));
     }
 
     #[test]
     fn active_account_defaults_to_only_one() {
         let mut index = Index::default();
-        index.accounts.push(account("alice.bsky.social", "did:plc:alice"));
-        assert_eq!(active_account(&index, "atcr.io").map(|a| a.handle.as_str()), Some("alice.bsky.social"));
-        index.accounts.push(account("bob.example.com", "did:plc:bob"));
-        assert_eq!(active_account(&index, "atcr.io"), None, "two accounts and none marked");
+        index
+            .accounts
+            .push(account("alice.bsky.social", "did:plc:alice"));
+        assert_eq!(
+            active_account(&index, "atcr.io").map(|a| a.handle.as_str()),
+            Some("alice.bsky.social")
+        );
+        index
+            .accounts
+            .push(account("bob.example.com", "did:plc:bob"));
+        assert_eq!(
+            active_account(&index, "atcr.io"),
+            None,
+            "two accounts and none marked"
+        );
         index.active.insert("atcr.io".into(), "did:plc:bob".into());
-        assert_eq!(active_account(&index, "atcr.io").map(|a| a.handle.as_str()), Some("bob.example.com"));
+        assert_eq!(
+            active_account(&index, "atcr.io").map(|a| a.handle.as_str()),
+            Some("bob.example.com")
+        );
     }
 }

@@ -19,7 +19,9 @@ pub fn write_file(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
         _ => Path::new("."),
     };
 
-    let mut temp = tempfile::Builder::new().prefix(TEMP_PREFIX).tempfile_in(dir)?;
+    let mut temp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .tempfile_in(dir)?;
     set_mode(temp.as_file(), mode)?;
     temp.write_all(contents)?;
     temp.as_file().sync_all()?;
@@ -41,7 +43,9 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 /// They may hold secrets. Call it only while holding a lock that excludes
 /// every other writer of `dir`, or a live writer's file could be removed.
 pub fn remove_stale_temporary_files(dir: &Path) {
-    let Ok(entries) = fs::read_dir(dir) else { return };
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
             let _ = fs::remove_file(entry.path());
@@ -82,7 +86,11 @@ mod tests {
         write_file(&path, b"one", 0o600).unwrap();
         write_file(&path, b"two", 0o600).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"two");
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file left");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file left"
+        );
     }
 
     #[cfg(unix)]
@@ -92,6 +100,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("secret");
         write_file(&path, b"x", 0o600).unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 }

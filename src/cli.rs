@@ -119,14 +119,27 @@ pub enum CliCommand {
 /// Builds the clap command with the grouped help text.
 pub fn command() -> Command {
     let command = Cli::command();
-    let (verbs, others): (Vec<_>, Vec<_>) =
-        command.get_subcommands().partition(|sub| PROTOCOL_VERBS.contains(&sub.get_name()));
-    let width = command.get_subcommands().map(|sub| sub.get_name().len()).max().unwrap_or(0);
+    let (verbs, others): (Vec<_>, Vec<_>) = command
+        .get_subcommands()
+        .partition(|sub| PROTOCOL_VERBS.contains(&sub.get_name()));
+    let width = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().len())
+        .max()
+        .unwrap_or(0);
 
     let render = |subcommands: &[&Command]| {
         subcommands
             .iter()
-            .map(|sub| format!("  {:width$}  {}", sub.get_name(), sub.get_about().map(|about| about.to_string()).unwrap_or_default()))
+            .map(|sub| {
+                format!(
+                    "  {:width$}  {}",
+                    sub.get_name(),
+                    sub.get_about()
+                        .map(|about| about.to_string())
+                        .unwrap_or_default()
+                )
+            })
             .collect::<Vec<_>>()
             .join("\n")
     };

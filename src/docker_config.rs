@@ -26,7 +26,11 @@ pub enum DockerConfigError {
     #[error("cannot find Docker's config.json: set DOCKER_CONFIG or HOME")]
     NoHome,
     #[error("cannot {action} {}: {error}", path.display())]
-    Io { action: &'static str, path: PathBuf, error: io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        error: io::Error,
+    },
     #[error("{} is not valid JSON ({reason}); fix it by hand", path.display())]
     InvalidJson { path: PathBuf, reason: String },
     #[error("{} must hold a JSON object, and {what}; fix it by hand", path.display())]
@@ -64,13 +68,20 @@ pub fn default_path() -> Result<PathBuf, DockerConfigError> {
 /// Turns `atcr.io`, `https://atcr.io/` or `localhost:5000` into the host key
 /// that Docker looks up in `credHelpers`.
 pub fn registry_host(registry: &str) -> Result<String, DockerConfigError> {
-    let invalid = |reason: String| DockerConfigError::InvalidRegistry { registry: registry.to_owned(), reason };
+    let invalid = |reason: String| DockerConfigError::InvalidRegistry {
+        registry: registry.to_owned(),
+        reason,
+    };
     let server = ServerUrl::parse(registry).map_err(|error| invalid(error.to_string()))?;
     if server.key.starts_with("http://") {
-        return Err(invalid("credHelpers keys are host names: drop the http:// prefix".into()));
+        return Err(invalid(
+            "credHelpers keys are host names: drop the http:// prefix".into(),
+        ));
     }
     if server.key.contains('/') {
-        return Err(invalid("credHelpers keys are host names without a path, such as atcr.io".into()));
+        return Err(invalid(
+            "credHelpers keys are host names without a path, such as atcr.io".into(),
+        ));
     }
     Ok(server.key)
 }
@@ -81,15 +92,27 @@ pub fn plan(path: &Path, hosts: &[String]) -> Result<Plan, DockerConfigError> {
     let before = read_optional(&path)?;
 
     let mut root = parse(&path, before.as_deref())?;
-    let creds_store = root.get("credsStore").and_then(Value::as_str).map(str::to_owned);
-    let helpers = root.entry("credHelpers").or_insert_with(|| Value::Object(Map::new()));
+    let creds_store = root
+        .get("credsStore")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let helpers = root
+        .entry("credHelpers")
+        .or_insert_with(|| Value::Object(Map::new()));
     let Value::Object(helpers) = helpers else {
-        return Err(DockerConfigError::WrongShape { path, what: "\"credHelpers\" must be an object" });
+        return Err(DockerConfigError::WrongShape {
+            path,
+            what: "\"credHelpers\" must be an object",
+        });
     };
 
     let mut changed = Vec::new();
     for host in hosts {
-        let previous = helpers.get(host).map(|value| value.as_str().map_or_else(|| value.to_string(), str::to_owned));
+        let previous = helpers.get(host).map(|value| {
+            value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned)
+        });
         if previous.as_deref() != Some(HELPER_NAME) {
             helpers.insert(host.clone(), Value::String(HELPER_NAME.to_owned()));
             changed.push((host.clone(), previous));
@@ -97,7 +120,13 @@ pub fn plan(path: &Path, hosts: &[String]) -> Result<Plan, DockerConfigError> {
     }
 
     let after = serialize(&root);
-    Ok(Plan { path, before, after, changed, creds_store })
+    Ok(Plan {
+        path,
+        before,
+        after,
+        changed,
+        creds_store,
+    })
 }
 
 /// Writes `plan` unless the file changed since it was read. Returns the
@@ -105,11 +134,17 @@ pub fn plan(path: &Path, hosts: &[String]) -> Result<Plan, DockerConfigError> {
 pub fn apply(plan: &Plan) -> Result<Option<PathBuf>, DockerConfigError> {
     let io = |action: &'static str, path: &Path| {
         let path = path.to_owned();
-        move |error| DockerConfigError::Io { action, path, error }
+        move |error| DockerConfigError::Io {
+            action,
+            path,
+            error,
+        }
     };
 
     if read_optional(&plan.path)? != plan.before {
-        return Err(DockerConfigError::Contended { path: plan.path.clone() });
+        return Err(DockerConfigError::Contended {
+            path: plan.path.clone(),
+        });
     }
 
     let dir = plan.path.parent().unwrap_or(Path::new("."));
@@ -140,12 +175,23 @@ fn resolve_symlink(path: &Path) -> Result<PathBuf, DockerConfigError> {
     match fs::canonicalize(path) {
         Ok(target) => Ok(target),
         // A dangling link: write its target, not over the link.
-        Err(error) if error.kind() == io::ErrorKind::NotFound && fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) => {
-            let target = fs::read_link(path).map_err(|error| DockerConfigError::Io { action: "read the link", path: path.to_owned(), error })?;
+        Err(error)
+            if error.kind() == io::ErrorKind::NotFound
+                && fs::symlink_metadata(path).is_ok_and(|meta| meta.file_type().is_symlink()) =>
+        {
+            let target = fs::read_link(path).map_err(|error| DockerConfigError::Io {
+                action: "read the link",
+                path: path.to_owned(),
+                error,
+            })?;
             Ok(path.parent().unwrap_or(Path::new(".")).join(target))
         }
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(path.to_owned()),
-        Err(error) => Err(DockerConfigError::Io { action: "resolve", path: path.to_owned(), error }),
+        Err(error) => Err(DockerConfigError::Io {
+            action: "resolve",
+            path: path.to_owned(),
+            error,
+        }),
     }
 }
 
@@ -153,7 +199,11 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, DockerConfigError> {
     match fs::read(path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(error) => Err(DockerConfigError::Io { action: "read", path: path.to_owned(), error }),
+        Err(error) => Err(DockerConfigError::Io {
+            action: "read",
+            path: path.to_owned(),
+            error,
+        }),
     }
 }
 
@@ -163,8 +213,14 @@ fn parse(path: &Path, bytes: Option<&[u8]>) -> Result<Map<String, Value>, Docker
     };
     match serde_json::from_slice(bytes) {
         Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(DockerConfigError::WrongShape { path: path.to_owned(), what: "its top level is not an object" }),
-        Err(error) => Err(DockerConfigError::InvalidJson { path: path.to_owned(), reason: crate::json_error::describe(&error) }),
+        Ok(_) => Err(DockerConfigError::WrongShape {
+            path: path.to_owned(),
+            what: "its top level is not an object",
+        }),
+        Err(error) => Err(DockerConfigError::InvalidJson {
+            path: path.to_owned(),
+            reason: crate::json_error::describe(&error),
+        }),
     }
 }
 
@@ -180,7 +236,9 @@ fn serialize(root: &Map<String, Value>) -> Vec<u8> {
 #[cfg(unix)]
 fn existing_mode(path: &Path) -> Option<u32> {
     use std::os::unix::fs::PermissionsExt;
-    fs::metadata(path).ok().map(|meta| meta.permissions().mode() & 0o7777)
+    fs::metadata(path)
+        .ok()
+        .map(|meta| meta.permissions().mode() & 0o7777)
 }
 
 #[cfg(not(unix))]
@@ -204,7 +262,11 @@ mod tests {
     fn plan_keeps_other_keys_and_order() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
-        fs::write(&path, r#"{"zeta":1,"auths":{"ghcr.io":{}},"credHelpers":{"gcr.io":"gcloud"}}"#).unwrap();
+        fs::write(
+            &path,
+            r#"{"zeta":1,"auths":{"ghcr.io":{}},"credHelpers":{"gcr.io":"gcloud"}}"#,
+        )
+        .unwrap();
 
         let plan = plan(&path, &["atcr.io".to_owned()]).unwrap();
         let text = String::from_utf8(plan.after).unwrap();
@@ -220,7 +282,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("config.json");
         fs::write(&path, r#"{"credHelpers":{"atcr.io":"atcr"}}"#).unwrap();
-        assert!(plan(&path, &["atcr.io".to_owned()]).unwrap().changed.is_empty());
+        assert!(
+            plan(&path, &["atcr.io".to_owned()])
+                .unwrap()
+                .changed
+                .is_empty()
+        );
     }
 
     #[test]
@@ -230,7 +297,10 @@ mod tests {
         fs::write(&path, "{}").unwrap();
         let plan = plan(&path, &["atcr.io".to_owned()]).unwrap();
         fs::write(&path, r#"{"auths":{}}"#).unwrap();
-        assert!(matches!(apply(&plan), Err(DockerConfigError::Contended { .. })));
+        assert!(matches!(
+            apply(&plan),
+            Err(DockerConfigError::Contended { .. })
+        ));
         assert_eq!(fs::read_to_string(&path).unwrap(), r#"{"auths":{}}"#);
     }
 }

@@ -22,7 +22,9 @@ pub fn describe(error: &serde_json::Error) -> String {
 mod tests {
     #[test]
     fn description_omits_values() {
-        let error = serde_json::from_str::<std::collections::BTreeMap<String, u8>>(r#"{"a":"hunter2"}"#).unwrap_err();
+        let error =
+            serde_json::from_str::<std::collections::BTreeMap<String, u8>>(r#"{"a":"hunter2"}"#)
+                .unwrap_err();
         let text = super::describe(&error);
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("line 1 column"), "{text}");

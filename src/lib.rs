@@ -49,35 +49,58 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         CliCommand::Store => run_verb(Verb::Store, &mut stdout),
         CliCommand::Erase => run_verb(Verb::Erase, &mut stdout),
         CliCommand::List => run_verb(Verb::List, &mut stdout),
-        CliCommand::Version => finish(writeln!(stdout, "{}", version::version_line()).map_err(Into::into)),
-        CliCommand::Login { registry, no_browser } => match with_credentials(|credentials| commands::login::run(&registry, no_browser, credentials)) {
-            Err(error) if error.is::<commands::login::Cancelled>() || error.downcast_ref::<commands::login::Cancelled>().is_some() => {
+        CliCommand::Version => {
+            finish(writeln!(stdout, "{}", version::version_line()).map_err(Into::into))
+        }
+        CliCommand::Login {
+            registry,
+            no_browser,
+        } => match with_credentials(|credentials| {
+            commands::login::run(&registry, no_browser, credentials)
+        }) {
+            Err(error)
+                if error.is::<commands::login::Cancelled>()
+                    || error.downcast_ref::<commands::login::Cancelled>().is_some() =>
+            {
                 eprintln!("login cancelled; nothing was changed");
                 ExitCode::from(commands::login::CANCELLED_STATUS)
             }
             result => finish(result),
         },
-        CliCommand::Logout { registry, handle } => {
-            finish(with_credentials(|credentials| commands::logout::run(registry.as_deref(), handle.as_deref(), credentials)))
-        }
-        CliCommand::Status { json } => match with_credentials(|credentials| commands::status::run(json, credentials, &mut stdout)) {
+        CliCommand::Logout { registry, handle } => finish(with_credentials(|credentials| {
+            commands::logout::run(registry.as_deref(), handle.as_deref(), credentials)
+        })),
+        CliCommand::Status { json } => match with_credentials(|credentials| {
+            commands::status::run(json, credentials, &mut stdout)
+        }) {
             Ok(true) => ExitCode::SUCCESS,
             Ok(false) => ExitCode::FAILURE,
             Err(error) => finish(Err(error)),
         },
-        CliCommand::Switch { handle, registry } => {
-            finish(with_credentials(|credentials| commands::switch::run(registry.as_deref(), handle.as_deref(), credentials)))
+        CliCommand::Switch { handle, registry } => finish(with_credentials(|credentials| {
+            commands::switch::run(registry.as_deref(), handle.as_deref(), credentials)
+        })),
+        CliCommand::Doctor => {
+            match with_credentials(|credentials| commands::doctor::run(credentials, &mut stdout)) {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
+                Err(error) => finish(Err(error)),
+            }
         }
-        CliCommand::Doctor => match with_credentials(|credentials| commands::doctor::run(credentials, &mut stdout)) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::FAILURE,
-            Err(error) => finish(Err(error)),
-        },
         CliCommand::Update(args) => finish(commands::update::run(&args, &mut stdout)),
-        CliCommand::ConfigureDocker { registries, dry_run, config } => {
-            finish(commands::configure_docker::run(&registries, dry_run, config, &mut stdout))
+        CliCommand::ConfigureDocker {
+            registries,
+            dry_run,
+            config,
+        } => finish(commands::configure_docker::run(
+            &registries,
+            dry_run,
+            config,
+            &mut stdout,
+        )),
+        CliCommand::Completions { shell } => {
+            finish(commands::generate::completions(shell, &mut stdout))
         }
-        CliCommand::Completions { shell } => finish(commands::generate::completions(shell, &mut stdout)),
         CliCommand::Man => finish(commands::generate::man_page(&mut stdout)),
     }
 }
@@ -85,7 +108,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 /// Runs a protocol verb; its errors go to stdout, as clients expect.
 fn run_verb(verb: Verb, stdout: &mut impl Write) -> ExitCode {
     let result = Paths::from_env()
-        .map_err(|error| ProtocolError::Store(store::StoreError::KeyringUnavailable(error.to_string())))
+        .map_err(|error| {
+            ProtocolError::Store(store::StoreError::KeyringUnavailable(error.to_string()))
+        })
         .and_then(|paths| Credentials::from_env(paths).map_err(ProtocolError::from))
         .and_then(|credentials| protocol::handle(verb, io::stdin().lock(), stdout, &credentials));
 
@@ -100,7 +125,9 @@ fn run_verb(verb: Verb, stdout: &mut impl Write) -> ExitCode {
 }
 
 /// Runs a user command with the credential storage.
-fn with_credentials<T>(command: impl FnOnce(&Credentials) -> anyhow::Result<T>) -> anyhow::Result<T> {
+fn with_credentials<T>(
+    command: impl FnOnce(&Credentials) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let credentials = Credentials::from_env(Paths::from_env()?)?;
     command(&credentials)
 }
@@ -110,7 +137,13 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // A reader such as `head` that stops early is not an error of this command.
-        Err(error) if error.downcast_ref::<io::Error>().is_some_and(|error| error.kind() == io::ErrorKind::BrokenPipe) => ExitCode::SUCCESS,
+        Err(error)
+            if error
+                .downcast_ref::<io::Error>()
+                .is_some_and(|error| error.kind() == io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE
@@ -132,11 +165,26 @@ fn report_usage_error(error: &clap::Error) -> ExitCode {
         (ErrorKind::InvalidSubcommand, Some(ContextValue::String(action))) => format!(
             "unknown action {action:?}: expected get, store, erase, list or version; run docker-credential-atcr --help for every command\n"
         ),
-        (ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand, _) => rendered,
+        (
+            ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand,
+            _,
+        ) => rendered,
         // Clients read one line from stdout, so other usage errors are folded into one.
-        _ => format!("{}\n", rendered.lines().map(str::trim).filter(|line| !line.is_empty()).collect::<Vec<_>>().join(" ")),
+        _ => format!(
+            "{}\n",
+            rendered
+                .lines()
+                .map(str::trim)
+                .filter(|line| !line.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
     };
-    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
     status
 }
 
@@ -144,7 +192,14 @@ fn report_usage_error(error: &clap::Error) -> ExitCode {
 fn init_logging() {
     let env = env_logger::Env::new().filter_or("ATCR_LOG", "warn");
     env_logger::Builder::from_env(env)
-        .format(|buf, record| writeln!(buf, "docker-credential-atcr: {}: {}", level_name(record.level()), record.args()))
+        .format(|buf, record| {
+            writeln!(
+                buf,
+                "docker-credential-atcr: {}: {}",
+                level_name(record.level()),
+                record.args()
+            )
+        })
         .target(env_logger::Target::Stderr)
         .init();
 }

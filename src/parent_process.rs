@@ -18,8 +18,11 @@ mod platform {
     pub fn command_line() -> Option<Vec<String>> {
         let parent = std::os::unix::process::parent_id();
         let bytes = std::fs::read(format!("/proc/{parent}/cmdline")).ok()?;
-        let argv: Vec<String> =
-            bytes.split(|byte| *byte == 0).filter(|arg| !arg.is_empty()).map(|arg| String::from_utf8_lossy(arg).into_owned()).collect();
+        let argv: Vec<String> = bytes
+            .split(|byte| *byte == 0)
+            .filter(|arg| !arg.is_empty())
+            .map(|arg| String::from_utf8_lossy(arg).into_owned())
+            .collect();
         (!argv.is_empty()).then_some(argv)
     }
 }
@@ -28,7 +31,10 @@ mod platform {
 mod platform {
     pub fn command_line() -> Option<Vec<String>> {
         let parent = std::os::unix::process::parent_id().to_string();
-        let output = std::process::Command::new("/bin/ps").args(["-o", "args=", "-ww", "-p", &parent]).output().ok()?;
+        let output = std::process::Command::new("/bin/ps")
+            .args(["-o", "args=", "-ww", "-p", &parent])
+            .output()
+            .ok()?;
         if !output.status.success() {
             return None;
         }
@@ -50,7 +56,12 @@ mod platform {
         system.refresh_processes_specifics(ProcessesToUpdate::Some(&[me]), true, refresh);
         let parent = system.process(me)?.parent()?;
         system.refresh_processes_specifics(ProcessesToUpdate::Some(&[parent]), true, refresh);
-        let argv: Vec<String> = system.process(parent)?.cmd().iter().map(|arg| arg.to_string_lossy().into_owned()).collect();
+        let argv: Vec<String> = system
+            .process(parent)?
+            .cmd()
+            .iter()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
         (!argv.is_empty()).then_some(argv)
     }
 }

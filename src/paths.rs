@@ -28,7 +28,10 @@ impl Paths {
     pub fn from_env() -> Result<Paths, NoHomeError> {
         let config = dirs::config_dir().ok_or(NoHomeError)?;
         let data = dirs::data_dir().ok_or(NoHomeError)?;
-        Ok(Paths { config_dir: config.join(APP_DIR), data_dir: data.join(APP_DIR) })
+        Ok(Paths {
+            config_dir: config.join(APP_DIR),
+            data_dir: data.join(APP_DIR),
+        })
     }
 
     /// The account index: server URLs, usernames and which store holds each secret.

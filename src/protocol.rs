@@ -52,11 +52,16 @@ pub enum ProtocolError {
     MissingUsername,
     #[error("{0}")]
     InvalidServerUrl(String),
-    #[error("stdin is larger than {} bytes: send one server URL or one credentials JSON object", MAX_INPUT_BYTES)]
+    #[error(
+        "stdin is larger than {} bytes: send one server URL or one credentials JSON object",
+        MAX_INPUT_BYTES
+    )]
     InputTooLarge,
     #[error("stdin is not valid UTF-8 text: send the server URL or the credentials JSON as UTF-8")]
     NotUtf8,
-    #[error("invalid credentials JSON on stdin ({0}): expected {{\"ServerURL\":\"…\",\"Username\":\"…\",\"Secret\":\"…\"}}")]
+    #[error(
+        "invalid credentials JSON on stdin ({0}): expected {{\"ServerURL\":\"…\",\"Username\":\"…\",\"Secret\":\"…\"}}"
+    )]
     InvalidJson(String),
     #[error("cannot read stdin: {0}")]
     Read(io::Error),
@@ -99,7 +104,12 @@ struct GetResponse<'a> {
 
 /// Runs one verb. On success the caller exits 0; on error it prints the
 /// error as one line on stdout and exits 1.
-pub fn handle(verb: Verb, input: impl Read, output: &mut impl Write, credentials: &Credentials) -> Result<(), ProtocolError> {
+pub fn handle(
+    verb: Verb,
+    input: impl Read,
+    output: &mut impl Write,
+    credentials: &Credentials,
+) -> Result<(), ProtocolError> {
     match verb {
         Verb::Get => get(&read_input(input)?, output, credentials),
         Verb::Store => store(&read_input(input)?, credentials),
@@ -115,18 +125,34 @@ pub fn write_error(output: &mut impl Write, error: &ProtocolError) -> io::Result
     output.flush()
 }
 
-fn get(input: &str, output: &mut impl Write, credentials: &Credentials) -> Result<(), ProtocolError> {
+fn get(
+    input: &str,
+    output: &mut impl Write,
+    credentials: &Credentials,
+) -> Result<(), ProtocolError> {
     let server = ServerUrl::parse(input)?;
-    let Some(credential) = accounts::credential_for(&server, credentials, parent_process::command_line)? else {
+    let Some(credential) =
+        accounts::credential_for(&server, credentials, parent_process::command_line)?
+    else {
         if server.key.contains('/') {
-            eprintln!("docker-credential-atcr: no credentials for {}", server.original);
+            eprintln!(
+                "docker-credential-atcr: no credentials for {}",
+                server.original
+            );
         } else {
-            eprintln!("docker-credential-atcr: no credentials for {}; run: docker-credential-atcr login {}", server.original, server.key);
+            eprintln!(
+                "docker-credential-atcr: no credentials for {}; run: docker-credential-atcr login {}",
+                server.original, server.key
+            );
         }
         return Err(ProtocolError::NotFound);
     };
 
-    let response = GetResponse { server_url: &server.original, username: &credential.username, secret: credential.secret.expose() };
+    let response = GetResponse {
+        server_url: &server.original,
+        username: &credential.username,
+        secret: credential.secret.expose(),
+    };
     let mut json = serde_json::to_vec(&response).expect("strings always serialize");
     json.push(b'\n');
     let written = output.write_all(&json).and_then(|()| output.flush());
@@ -139,13 +165,22 @@ fn store(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
         return Err(ProtocolError::InvalidJson("stdin is empty".into()));
     }
     if !input.trim_start().starts_with('{') {
-        return Err(ProtocolError::InvalidJson("stdin is not a JSON object".into()));
+        return Err(ProtocolError::InvalidJson(
+            "stdin is not a JSON object".into(),
+        ));
     }
-    let request: StoreRequest = serde_json::from_str(input).map_err(|error| ProtocolError::InvalidJson(json_error::describe(&error)))?;
+    let request: StoreRequest = serde_json::from_str(input)
+        .map_err(|error| ProtocolError::InvalidJson(json_error::describe(&error)))?;
 
     let server = ServerUrl::parse(request.server_url.as_deref().unwrap_or(""))?;
-    let username = request.username.filter(|name| !name.is_empty()).ok_or(ProtocolError::MissingUsername)?;
-    let credential = Credential { username, secret: Secret::new(request.secret.unwrap_or_default()) };
+    let username = request
+        .username
+        .filter(|name| !name.is_empty())
+        .ok_or(ProtocolError::MissingUsername)?;
+    let credential = Credential {
+        username,
+        secret: Secret::new(request.secret.unwrap_or_default()),
+    };
 
     credentials.store(&server, &credential)?;
     Ok(())
@@ -165,20 +200,30 @@ fn erase(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
         log::info!("logged out {} from {}", account.handle, account.registry);
     }
 
-    if erased_stored || active.is_some() { Ok(()) } else { Err(ProtocolError::NotFound) }
+    if erased_stored || active.is_some() {
+        Ok(())
+    } else {
+        Err(ProtocolError::NotFound)
+    }
 }
 
 fn list(output: &mut impl Write, credentials: &Credentials) -> Result<(), ProtocolError> {
     let entries = credentials.list()?;
     let mut json = serde_json::to_vec(&entries).expect("strings always serialize");
     json.push(b'\n');
-    output.write_all(&json).and_then(|()| output.flush()).map_err(ProtocolError::Write)
+    output
+        .write_all(&json)
+        .and_then(|()| output.flush())
+        .map_err(ProtocolError::Write)
 }
 
 /// Reads all of stdin, at most [`MAX_INPUT_BYTES`], as UTF-8.
 fn read_input(input: impl Read) -> Result<String, ProtocolError> {
     let mut bytes = Vec::new();
-    input.take(MAX_INPUT_BYTES + 1).read_to_end(&mut bytes).map_err(ProtocolError::Read)?;
+    input
+        .take(MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ProtocolError::Read)?;
     if bytes.len() as u64 > MAX_INPUT_BYTES {
         zeroize::Zeroize::zeroize(&mut bytes);
         return Err(ProtocolError::InputTooLarge);
@@ -197,11 +242,18 @@ mod tests {
 
     fn file_credentials() -> (tempfile::TempDir, Credentials) {
         let dir = tempfile::tempdir().unwrap();
-        let paths = Paths { config_dir: dir.path().join("config"), data_dir: dir.path().join("data") };
+        let paths = Paths {
+            config_dir: dir.path().join("config"),
+            data_dir: dir.path().join("data"),
+        };
         (dir, Credentials::new(paths, Some(Backend::File)))
     }
 
-    fn run(verb: Verb, input: &str, credentials: &Credentials) -> (Result<(), ProtocolError>, String) {
+    fn run(
+        verb: Verb,
+        input: &str,
+        credentials: &Credentials,
+    ) -> (Result<(), ProtocolError>, String) {
         let mut output = Vec::new();
         let result = handle(verb, input.as_bytes(), &mut output, credentials);
         (result, String::from_utf8(output).unwrap())
@@ -210,7 +262,11 @@ mod tests {
     #[test]
     fn store_then_get_returns_credential() {
         let (_dir, credentials) = file_credentials();
-        let (result, _) = run(Verb::Store, r#"{"ServerURL":"https://atcr.io/","Username":"alice","Secret":"s3cret"}"#, &credentials);
+        let (result, _) = run(
+            Verb::Store,
+            r#"{"ServerURL":"https://atcr.io/","Username":"alice","Secret":"s3cret"}"#,
+            &credentials,
+        );
         result.unwrap();
 
         let (result, output) = run(Verb::Get, "atcr.io\n", &credentials);
@@ -240,16 +296,28 @@ mod tests {
     #[test]
     fn store_errors_use_exact_texts() {
         let (_dir, credentials) = file_credentials();
-        let (result, _) = run(Verb::Store, r#"{"ServerURL":"atcr.io","Secret":"x"}"#, &credentials);
+        let (result, _) = run(
+            Verb::Store,
+            r#"{"ServerURL":"atcr.io","Secret":"x"}"#,
+            &credentials,
+        );
         assert_eq!(result.unwrap_err().to_string(), MISSING_USERNAME);
-        let (result, _) = run(Verb::Store, r#"{"Username":"alice","Secret":"x"}"#, &credentials);
+        let (result, _) = run(
+            Verb::Store,
+            r#"{"Username":"alice","Secret":"x"}"#,
+            &credentials,
+        );
         assert_eq!(result.unwrap_err().to_string(), MISSING_SERVER_URL);
     }
 
     #[test]
     fn json_error_does_not_quote_input() {
         let (_dir, credentials) = file_credentials();
-        let (result, _) = run(Verb::Store, r#"{"ServerURL":"atcr.io","Username":"a","Secret":"hunter2"#, &credentials);
+        let (result, _) = run(
+            Verb::Store,
+            r#"{"ServerURL":"atcr.io","Username":"a","Secret":"hunter2"#,
+            &credentials,
+        );
         let message = result.unwrap_err().to_string();
         assert!(!message.contains("hunter2"), "{message}");
         assert!(message.contains("line 1"), "{message}");
@@ -267,7 +335,12 @@ mod tests {
     fn non_utf8_input_is_rejected() {
         let (_dir, credentials) = file_credentials();
         let mut output = Vec::new();
-        let result = handle(Verb::Get, &[0xff, 0xfe, b'a'][..], &mut output, &credentials);
+        let result = handle(
+            Verb::Get,
+            &[0xff, 0xfe, b'a'][..],
+            &mut output,
+            &credentials,
+        );
         assert!(matches!(result, Err(ProtocolError::NotUtf8)));
     }
 

@@ -17,7 +17,9 @@ use url::Url;
 pub enum ServerUrlError {
     #[error("no credentials server URL")]
     Empty,
-    #[error("invalid server URL {input:?}: {reason}; expected a registry host such as atcr.io or https://atcr.io")]
+    #[error(
+        "invalid server URL {input:?}: {reason}; expected a registry host such as atcr.io or https://atcr.io"
+    )]
     Invalid { input: String, reason: String },
 }
 
@@ -39,12 +41,18 @@ impl ServerUrl {
         }
 
         let key = normalize(original)?;
-        Ok(ServerUrl { original: original.to_owned(), key })
+        Ok(ServerUrl {
+            original: original.to_owned(),
+            key,
+        })
     }
 }
 
 fn normalize(input: &str) -> Result<String, ServerUrlError> {
-    let invalid = |reason: &str| ServerUrlError::Invalid { input: input.to_owned(), reason: reason.to_owned() };
+    let invalid = |reason: &str| ServerUrlError::Invalid {
+        input: input.to_owned(),
+        reason: reason.to_owned(),
+    };
 
     let lower = input.to_ascii_lowercase();
     let (scheme, with_scheme) = if lower.starts_with("https://") {
@@ -58,7 +66,10 @@ fn normalize(input: &str) -> Result<String, ServerUrlError> {
     };
 
     let url = Url::parse(&with_scheme).map_err(|error| invalid(&error.to_string()))?;
-    let host = url.host_str().filter(|host| !host.is_empty()).ok_or_else(|| invalid("it has no host"))?;
+    let host = url
+        .host_str()
+        .filter(|host| !host.is_empty())
+        .ok_or_else(|| invalid("it has no host"))?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("a registry URL has no query or fragment"));
     }
@@ -88,9 +99,13 @@ pub fn image_identities(argv: &[String], registry: &str) -> Vec<String> {
     let prefix = format!("{}/", registry.to_ascii_lowercase());
     argv.iter()
         .filter_map(|arg| {
-            let value = arg.rsplit_once('=').map_or(arg.as_str(), |(_, value)| value);
+            let value = arg
+                .rsplit_once('=')
+                .map_or(arg.as_str(), |(_, value)| value);
             let reference = value.strip_prefix("docker://").unwrap_or(value);
-            if reference.len() <= prefix.len() || !reference[..prefix.len()].eq_ignore_ascii_case(&prefix) {
+            if reference.len() <= prefix.len()
+                || !reference[..prefix.len()].eq_ignore_ascii_case(&prefix)
+            {
                 return None;
             }
             let (identity, repository) = reference[prefix.len()..].split_once('/')?;
@@ -109,7 +124,15 @@ mod tests {
 
     #[test]
     fn same_registry_forms_share_key() {
-        for form in ["atcr.io", "https://atcr.io", "https://atcr.io/", "atcr.io:443", "ATCR.io", " atcr.io\r\n", "https://atcr.io:443//"] {
+        for form in [
+            "atcr.io",
+            "https://atcr.io",
+            "https://atcr.io/",
+            "atcr.io:443",
+            "ATCR.io",
+            " atcr.io\r\n",
+            "https://atcr.io:443//",
+        ] {
             assert_eq!(key(form), "atcr.io", "{form:?}");
         }
     }
@@ -139,7 +162,10 @@ mod tests {
 
     #[test]
     fn original_is_trimmed() {
-        assert_eq!(ServerUrl::parse("  https://atcr.io/ \n").unwrap().original, "https://atcr.io/");
+        assert_eq!(
+            ServerUrl::parse("  https://atcr.io/ \n").unwrap().original,
+            "https://atcr.io/"
+        );
     }
 
     #[test]
@@ -148,22 +174,54 @@ mod tests {
     }
 
     fn identities(argv: &[&str]) -> Vec<String> {
-        image_identities(&argv.iter().map(|arg| arg.to_string()).collect::<Vec<_>>(), "atcr.io")
+        image_identities(
+            &argv.iter().map(|arg| arg.to_string()).collect::<Vec<_>>(),
+            "atcr.io",
+        )
     }
 
     #[test]
     fn identities_from_client_command_lines() {
-        assert_eq!(identities(&["docker", "push", "atcr.io/alice.bsky.social/app"]), ["alice.bsky.social"]);
-        assert_eq!(identities(&["docker", "pull", "atcr.io/did:plc:abc123/app@sha256:0123"]), ["did:plc:abc123"]);
-        assert_eq!(identities(&["skopeo", "copy", "oci:dir", "docker://ATCR.io/bob.example.com/x/y:1"]), ["bob.example.com"]);
-        assert_eq!(identities(&["docker-buildx", "buildx", "build", "--tag=atcr.io/carol.dev/app:v1", "."]), ["carol.dev"]);
-        assert_eq!(identities(&["podman", "push", "-t", "atcr.io/dave.dev/app"]), ["dave.dev"]);
+        assert_eq!(
+            identities(&["docker", "push", "atcr.io/alice.bsky.social/app"]),
+            ["alice.bsky.social"]
+        );
+        assert_eq!(
+            identities(&["docker", "pull", "atcr.io/did:plc:abc123/app@sha256:0123"]),
+            ["did:plc:abc123"]
+        );
+        assert_eq!(
+            identities(&[
+                "skopeo",
+                "copy",
+                "oci:dir",
+                "docker://ATCR.io/bob.example.com/x/y:1"
+            ]),
+            ["bob.example.com"]
+        );
+        assert_eq!(
+            identities(&[
+                "docker-buildx",
+                "buildx",
+                "build",
+                "--tag=atcr.io/carol.dev/app:v1",
+                "."
+            ]),
+            ["carol.dev"]
+        );
+        assert_eq!(
+            identities(&["podman", "push", "-t", "atcr.io/dave.dev/app"]),
+            ["dave.dev"]
+        );
     }
 
     #[test]
     fn identities_ignore_other_hosts_and_short_names() {
         assert!(identities(&["docker", "push", "ghcr.io/alice/app"]).is_empty());
-        assert!(identities(&["docker", "push", "atcr.io/alice"]).is_empty(), "no repository");
+        assert!(
+            identities(&["docker", "push", "atcr.io/alice"]).is_empty(),
+            "no repository"
+        );
         assert!(identities(&["docker", "push", "atcr.io.evil.com/alice/app"]).is_empty());
     }
 

@@ -8,8 +8,14 @@ pub const COMMIT: &str = env!("ATCR_BUILD_COMMIT");
 pub const BUILD_DATE: &str = env!("ATCR_BUILD_DATE");
 
 /// `--version` text: version, commit and build date.
-pub const LONG_VERSION: &str =
-    concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("ATCR_BUILD_COMMIT"), ", built ", env!("ATCR_BUILD_DATE"), ")");
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("ATCR_BUILD_COMMIT"),
+    ", built ",
+    env!("ATCR_BUILD_DATE"),
+    ")"
+);
 
 /// The one line that `version` prints.
 pub fn version_line() -> String {

@@ -16,7 +16,11 @@ fn login(sandbox: &Sandbox, appview: &AppView) -> Run {
 }
 
 fn grant(handle: &str, did: &str, secret: &str) -> TokenReply {
-    TokenReply::Grant { handle: handle.into(), did: did.into(), secret: secret.into() }
+    TokenReply::Grant {
+        handle: handle.into(),
+        did: did.into(),
+        secret: secret.into(),
+    }
 }
 
 /// Runs `get` as the child of a shell whose command line is `parent_argv`,
@@ -26,7 +30,12 @@ fn get_under_parent(sandbox: &Sandbox, server: &str, parent_argv: &[&str]) -> Ru
     fs::write(&input, server).unwrap();
     let mut command = Command::new("sh");
     // `; exit $?` keeps sh from replacing itself with the helper, so sh stays the parent.
-    command.arg("-c").arg("\"$0\" get < \"$1\"; exit $?").arg(support::helper_binary()).arg(&input).args(parent_argv);
+    command
+        .arg("-c")
+        .arg("\"$0\" get < \"$1\"; exit $?")
+        .arg(support::helper_binary())
+        .arg(&input)
+        .args(parent_argv);
     sandbox.apply_env(&mut command);
     run_with_stdin(command, b"", Duration::from_secs(20))
 }
@@ -38,10 +47,23 @@ fn login_then_get_returns_account() {
 
     let run = login(&sandbox, &appview);
     run.assert_status(0);
-    assert!(run.stderr.contains("WDJB-MJHT"), "shows the user code: {run:?}");
-    assert!(run.stderr.contains(&format!("{}/device?code=WDJB-MJHT", appview.url())), "shows the URL: {run:?}");
-    assert!(run.stderr.contains("Logged in to") && run.stderr.contains("alice.bsky.social"), "{run:?}");
-    assert!(!run.stderr.contains("atcr_device_alice") && !run.stdout.contains("atcr_device_alice"), "the secret is never printed");
+    assert!(
+        run.stderr.contains("WDJB-MJHT"),
+        "shows the user code: {run:?}"
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("{}/device?code=WDJB-MJHT", appview.url())),
+        "shows the URL: {run:?}"
+    );
+    assert!(
+        run.stderr.contains("Logged in to") && run.stderr.contains("alice.bsky.social"),
+        "{run:?}"
+    );
+    assert!(
+        !run.stderr.contains("atcr_device_alice") && !run.stdout.contains("atcr_device_alice"),
+        "the secret is never printed"
+    );
 
     let got = sandbox.get(&appview.registry());
     got.assert_status(0);
@@ -49,21 +71,43 @@ fn login_then_get_returns_account() {
     assert_eq!(got.json()["Secret"], "atcr_device_alice");
 
     let requests = appview.requests();
-    assert!(requests.iter().all(|request| request.user_agent.starts_with("docker-credential-atcr/")), "{requests:?}");
-    let code_request = requests.iter().find(|request| request.path == "/auth/device/code").unwrap();
-    assert!(code_request.body.contains("device_name"), "{code_request:?}");
-    let poll = requests.iter().find(|request| request.path == "/auth/device/token").unwrap();
+    assert!(
+        requests
+            .iter()
+            .all(|request| request.user_agent.starts_with("docker-credential-atcr/")),
+        "{requests:?}"
+    );
+    let code_request = requests
+        .iter()
+        .find(|request| request.path == "/auth/device/code")
+        .unwrap();
+    assert!(
+        code_request.body.contains("device_name"),
+        "{code_request:?}"
+    );
+    let poll = requests
+        .iter()
+        .find(|request| request.path == "/auth/device/token")
+        .unwrap();
     assert_eq!(poll.body, r#"{"device_code":"device-code-1"}"#);
 }
 
 #[test]
 fn login_polls_while_pending() {
     let appview = AppView::start();
-    appview.push_replies([TokenReply::Pending, TokenReply::Pending, TokenReply::Pending]);
+    appview.push_replies([
+        TokenReply::Pending,
+        TokenReply::Pending,
+        TokenReply::Pending,
+    ]);
     let sandbox = Sandbox::new();
 
     login(&sandbox, &appview).assert_status(0);
-    assert_eq!(appview.poll_count(), 4, "three pending answers, then the grant");
+    assert_eq!(
+        appview.poll_count(),
+        4,
+        "three pending answers, then the grant"
+    );
 }
 
 #[test]
@@ -74,7 +118,11 @@ fn slow_down_adds_five_seconds() {
 
     let started = Instant::now();
     login(&sandbox, &appview).assert_status(0);
-    assert!(started.elapsed() >= Duration::from_secs(5), "waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(5),
+        "waited {:?}",
+        started.elapsed()
+    );
     assert_eq!(appview.poll_count(), 2);
 }
 
@@ -98,7 +146,10 @@ fn expired_token_says_login_again() {
 
     let run = login(&sandbox, &appview);
     run.assert_status(1);
-    assert!(run.stderr.contains("expired") && run.stderr.contains("login again"), "{run:?}");
+    assert!(
+        run.stderr.contains("expired") && run.stderr.contains("login again"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -123,7 +174,10 @@ fn server_errors_are_retried() {
     let run = login(&sandbox, &appview);
     run.assert_status(0);
     assert!(run.stderr.contains("retrying"), "{run:?}");
-    assert_eq!(sandbox.get(&appview.registry()).json()["Username"], "alice.bsky.social");
+    assert_eq!(
+        sandbox.get(&appview.registry()).json()["Username"],
+        "alice.bsky.social"
+    );
 }
 
 #[test]
@@ -136,7 +190,10 @@ fn persistent_errors_fail_at_expiry() {
     let run = login(&sandbox, &appview);
     run.assert_status(1);
     assert!(run.stderr.contains("kept failing"), "{run:?}");
-    assert!(run.stderr.contains("HTTP 500"), "names the last error: {run:?}");
+    assert!(
+        run.stderr.contains("HTTP 500"),
+        "names the last error: {run:?}"
+    );
 }
 
 #[test]
@@ -159,7 +216,10 @@ fn malformed_json_is_reported() {
 
     let run = login(&sandbox, &appview);
     run.assert_status(1);
-    assert!(run.stderr.contains("invalid JSON") && run.stderr.contains("/auth/device/token"), "{run:?}");
+    assert!(
+        run.stderr.contains("invalid JSON") && run.stderr.contains("/auth/device/token"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -181,7 +241,10 @@ fn failed_device_code_request_is_reported() {
 
     let run = login(&sandbox, &appview);
     run.assert_status(1);
-    assert!(run.stderr.contains("/auth/device/code") && run.stderr.contains("503"), "{run:?}");
+    assert!(
+        run.stderr.contains("/auth/device/code") && run.stderr.contains("503"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -199,14 +262,23 @@ fn ctrl_c_cancels_cleanly() {
     let sandbox = Sandbox::new();
 
     let mut command = sandbox.command(&["login", &appview.url(), "--no-browser"]);
-    command.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let child = command.spawn().unwrap();
     let started = Instant::now();
     while appview.poll_count() == 0 {
-        assert!(started.elapsed() < Duration::from_secs(10), "login never polled");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "login never polled"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
-    Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
 
     let run = support::wait_with_timeout(child, started, Duration::from_secs(10));
     assert_eq!(run.status, Some(130), "{run:?}");
@@ -220,8 +292,16 @@ fn browser_opens_only_with_display() {
     let mut sandbox = Sandbox::new();
     let opened = sandbox.path().join("opened-url");
     let browser = sandbox.path().join("browser.sh");
-    fs::write(&browser, format!("#!/bin/sh\nprintf '%s' \"$1\" > {}\n", opened.display())).unwrap();
-    fs::set_permissions(&browser, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    fs::write(
+        &browser,
+        format!("#!/bin/sh\nprintf '%s' \"$1\" > {}\n", opened.display()),
+    )
+    .unwrap();
+    fs::set_permissions(
+        &browser,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
     sandbox.set("BROWSER", &browser);
     sandbox.unset("SSH_CONNECTION");
     sandbox.unset("SSH_CLIENT");
@@ -247,19 +327,33 @@ fn browser_opens_only_with_display() {
     while !opened.exists() && started.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(fs::read_to_string(&opened).unwrap(), format!("{}/device?code=WDJB-MJHT", appview.url()));
+    assert_eq!(
+        fs::read_to_string(&opened).unwrap(),
+        format!("{}/device?code=WDJB-MJHT", appview.url())
+    );
 }
 
 #[test]
 fn login_again_replaces_secret() {
     let appview = AppView::start();
     let sandbox = Sandbox::new();
-    appview.push_replies([grant("alice.bsky.social", "did:plc:alice", "atcr_device_old")]);
+    appview.push_replies([grant(
+        "alice.bsky.social",
+        "did:plc:alice",
+        "atcr_device_old",
+    )]);
     login(&sandbox, &appview).assert_status(0);
-    appview.push_replies([grant("Alice.bsky.social", "did:plc:alice", "atcr_device_new")]);
+    appview.push_replies([grant(
+        "Alice.bsky.social",
+        "did:plc:alice",
+        "atcr_device_new",
+    )]);
     login(&sandbox, &appview).assert_status(0);
 
-    assert_eq!(sandbox.get(&appview.registry()).json()["Secret"], "atcr_device_new");
+    assert_eq!(
+        sandbox.get(&appview.registry()).json()["Secret"],
+        "atcr_device_new"
+    );
     let status = sandbox.run(&["status", "--json"], "").json();
     assert_eq!(status["accounts"].as_array().unwrap().len(), 1, "{status}");
 }
@@ -282,7 +376,11 @@ fn login_keeps_secret_in_keyring() {
 fn two_accounts() -> (AppView, Sandbox) {
     let appview = AppView::start();
     let sandbox = Sandbox::new();
-    appview.push_replies([grant("alice.bsky.social", "did:plc:alice", "atcr_device_alice")]);
+    appview.push_replies([grant(
+        "alice.bsky.social",
+        "did:plc:alice",
+        "atcr_device_alice",
+    )]);
     login(&sandbox, &appview).assert_status(0);
     appview.push_replies([grant("bob.example.com", "did:plc:bob", "atcr_device_bob")]);
     login(&sandbox, &appview).assert_status(0);
@@ -294,18 +392,51 @@ fn parent_command_line_chooses_account() {
     let (appview, sandbox) = two_accounts();
     let registry = appview.registry();
 
-    let alice = get_under_parent(&sandbox, &registry, &["docker", "push", &format!("{registry}/alice.bsky.social/app:1")]);
+    let alice = get_under_parent(
+        &sandbox,
+        &registry,
+        &[
+            "docker",
+            "push",
+            &format!("{registry}/alice.bsky.social/app:1"),
+        ],
+    );
     assert_eq!(alice.json()["Username"], "alice.bsky.social", "{alice:?}");
     assert_eq!(alice.json()["Secret"], "atcr_device_alice");
 
-    let by_did = get_under_parent(&sandbox, &registry, &["docker", "pull", &format!("{registry}/did:plc:alice/app@sha256:00")]);
+    let by_did = get_under_parent(
+        &sandbox,
+        &registry,
+        &[
+            "docker",
+            "pull",
+            &format!("{registry}/did:plc:alice/app@sha256:00"),
+        ],
+    );
     assert_eq!(by_did.json()["Username"], "alice.bsky.social", "{by_did:?}");
 
-    let skopeo = get_under_parent(&sandbox, &registry, &["skopeo", "copy", "oci:x", &format!("docker://{registry}/BOB.example.com/app")]);
+    let skopeo = get_under_parent(
+        &sandbox,
+        &registry,
+        &[
+            "skopeo",
+            "copy",
+            "oci:x",
+            &format!("docker://{registry}/BOB.example.com/app"),
+        ],
+    );
     assert_eq!(skopeo.json()["Username"], "bob.example.com", "{skopeo:?}");
 
-    let neither = get_under_parent(&sandbox, &registry, &["docker", "push", &format!("{registry}/carol.dev/app")]);
-    assert_eq!(neither.json()["Username"], "bob.example.com", "falls back to the active account: {neither:?}");
+    let neither = get_under_parent(
+        &sandbox,
+        &registry,
+        &["docker", "push", &format!("{registry}/carol.dev/app")],
+    );
+    assert_eq!(
+        neither.json()["Username"],
+        "bob.example.com",
+        "falls back to the active account: {neither:?}"
+    );
 }
 
 #[test]
@@ -317,8 +448,14 @@ fn two_registries_keep_own_accounts() {
     login(&sandbox, &first).assert_status(0);
     login(&sandbox, &second).assert_status(0);
 
-    assert_eq!(sandbox.get(&first.registry()).json()["Username"], "alice.bsky.social");
-    assert_eq!(sandbox.get(&second.registry()).json()["Username"], "bob.example.com");
+    assert_eq!(
+        sandbox.get(&first.registry()).json()["Username"],
+        "alice.bsky.social"
+    );
+    assert_eq!(
+        sandbox.get(&second.registry()).json()["Username"],
+        "bob.example.com"
+    );
     let listed = sandbox.run(&["list"], "").json();
     assert_eq!(listed[first.registry()], "alice.bsky.social");
     assert_eq!(listed[second.registry()], "bob.example.com");
@@ -330,15 +467,28 @@ fn switch_toggles_and_chooses() {
     let registry = appview.registry();
 
     sandbox.run(&["switch"], "").assert_status(0);
-    assert_eq!(sandbox.get(&registry).json()["Username"], "alice.bsky.social");
+    assert_eq!(
+        sandbox.get(&registry).json()["Username"],
+        "alice.bsky.social"
+    );
     sandbox.run(&["switch"], "").assert_status(0);
     assert_eq!(sandbox.get(&registry).json()["Username"], "bob.example.com");
-    sandbox.run(&["switch", "did:plc:alice"], "").assert_status(0);
-    assert_eq!(sandbox.get(&registry).json()["Username"], "alice.bsky.social");
+    sandbox
+        .run(&["switch", "did:plc:alice"], "")
+        .assert_status(0);
+    assert_eq!(
+        sandbox.get(&registry).json()["Username"],
+        "alice.bsky.social"
+    );
 
     let unknown = sandbox.run(&["switch", "mallory.example"], "");
     unknown.assert_status(1);
-    assert!(unknown.stderr.contains("alice.bsky.social, bob.example.com"), "lists the accounts: {unknown:?}");
+    assert!(
+        unknown
+            .stderr
+            .contains("alice.bsky.social, bob.example.com"),
+        "lists the accounts: {unknown:?}"
+    );
 }
 
 #[test]
@@ -346,15 +496,29 @@ fn logout_removes_account() {
     let (appview, sandbox) = two_accounts();
     let registry = appview.registry();
 
-    sandbox.run(&["logout", &appview.url(), "bob.example.com"], "").assert_status(0);
-    assert_eq!(sandbox.get(&registry).json()["Username"], "alice.bsky.social", "alice becomes active");
+    sandbox
+        .run(&["logout", &appview.url(), "bob.example.com"], "")
+        .assert_status(0);
+    assert_eq!(
+        sandbox.get(&registry).json()["Username"],
+        "alice.bsky.social",
+        "alice becomes active"
+    );
     sandbox.run(&["logout"], "").assert_status(0);
-    assert_eq!(sandbox.get(&registry).stdout_trimmed(), "credentials not found in native keychain");
+    assert_eq!(
+        sandbox.get(&registry).stdout_trimmed(),
+        "credentials not found in native keychain"
+    );
 
     let again = sandbox.run(&["logout", &appview.url()], "");
     again.assert_status(1);
     assert!(again.stderr.contains("not logged in"), "{again:?}");
-    assert!(!fs::read_to_string(sandbox.secrets_file()).unwrap().contains("atcr_device"), "the secrets are gone");
+    assert!(
+        !fs::read_to_string(sandbox.secrets_file())
+            .unwrap()
+            .contains("atcr_device"),
+        "the secrets are gone"
+    );
 }
 
 #[test]
@@ -365,7 +529,10 @@ fn docker_logout_erases_active_account() {
 
     sandbox.run(&["erase"], appview.registry()).assert_status(0);
     assert_eq!(sandbox.get(&appview.registry()).status, Some(1));
-    assert_eq!(sandbox.run(&["erase"], appview.registry()).stdout_trimmed(), "credentials not found in native keychain");
+    assert_eq!(
+        sandbox.run(&["erase"], appview.registry()).stdout_trimmed(),
+        "credentials not found in native keychain"
+    );
 }
 
 #[test]
@@ -377,11 +544,18 @@ fn environment_token_only_for_its_registry() {
     let got = sandbox.get("https://atcr.io/");
     assert_eq!(got.json()["Username"], "ci.example.com");
     assert_eq!(got.json()["Secret"], "atcr_device_ci");
-    assert_eq!(sandbox.get("ghcr.io").status, Some(1), "never leaks to another registry");
+    assert_eq!(
+        sandbox.get("ghcr.io").status,
+        Some(1),
+        "never leaks to another registry"
+    );
 
     sandbox.set("ATCR_REGISTRY", "localhost:5000");
     assert_eq!(sandbox.get("atcr.io").status, Some(1));
-    assert_eq!(sandbox.get("localhost:5000").json()["Secret"], "atcr_device_ci");
+    assert_eq!(
+        sandbox.get("localhost:5000").json()["Secret"],
+        "atcr_device_ci"
+    );
 
     sandbox.unset("ATCR_USERNAME");
     let missing = sandbox.get("localhost:5000");
@@ -398,15 +572,28 @@ fn status_reports_revoked_secret() {
     run.assert_status(1);
     let status = run.json();
     let accounts = status["accounts"].as_array().unwrap();
-    let state = |handle: &str| accounts.iter().find(|account| account["handle"] == handle).unwrap()["check"]["state"].clone();
+    let state = |handle: &str| {
+        accounts
+            .iter()
+            .find(|account| account["handle"] == handle)
+            .unwrap()["check"]["state"]
+            .clone()
+    };
     assert_eq!(state("alice.bsky.social"), "accepted", "{status}");
     assert_eq!(state("bob.example.com"), "rejected", "{status}");
-    let active: Vec<_> = accounts.iter().filter(|account| account["active"] == true).map(|account| account["handle"].clone()).collect();
+    let active: Vec<_> = accounts
+        .iter()
+        .filter(|account| account["active"] == true)
+        .map(|account| account["handle"].clone())
+        .collect();
     assert_eq!(active, ["bob.example.com"]);
     assert_eq!(status["store"]["backend"], "file");
 
     let text = sandbox.run(&["status"], "");
-    assert!(text.stdout.contains("✗ bob.example.com") && text.stdout.contains("(active)"), "{text:?}");
+    assert!(
+        text.stdout.contains("✗ bob.example.com") && text.stdout.contains("(active)"),
+        "{text:?}"
+    );
     assert!(text.stdout.contains("✓ alice.bsky.social"), "{text:?}");
 }
 
@@ -418,7 +605,10 @@ fn status_checks_run_in_parallel() {
 
     let run = sandbox.run(&["status", "--json"], "");
     run.assert_status(1);
-    assert!(run.elapsed < Duration::from_millis(1900), "two 1 s timeouts ran in parallel: {run:?}");
+    assert!(
+        run.elapsed < Duration::from_millis(1900),
+        "two 1 s timeouts ran in parallel: {run:?}"
+    );
     for account in run.json()["accounts"].as_array().unwrap() {
         assert_eq!(account["check"]["state"], "unreachable", "{account}");
     }
@@ -442,8 +632,15 @@ fn locked_keyring_login_keeps_secret_in_file() {
     let run = login(&sandbox, &appview);
     run.assert_status(0);
     assert!(run.stderr.contains("locked"), "says why: {run:?}");
-    assert!(run.stderr.contains(&sandbox.secrets_file().display().to_string()), "says where: {run:?}");
-    assert_eq!(sandbox.get(&appview.registry()).json()["Secret"], "atcr_device_alice");
+    assert!(
+        run.stderr
+            .contains(&sandbox.secrets_file().display().to_string()),
+        "says where: {run:?}"
+    );
+    assert_eq!(
+        sandbox.get(&appview.registry()).json()["Secret"],
+        "atcr_device_alice"
+    );
 }
 
 #[test]
@@ -468,7 +665,11 @@ fn status_does_not_follow_redirects() {
 
     let run = sandbox.run(&["status", "--json"], "");
     run.assert_status(1);
-    assert_eq!(run.json()["accounts"][0]["check"]["state"], "unreachable", "{run:?}");
+    assert_eq!(
+        run.json()["accounts"][0]["check"]["state"],
+        "unreachable",
+        "{run:?}"
+    );
     assert!(other.requests().is_empty(), "the redirect was not followed");
 }
 
@@ -479,9 +680,20 @@ fn list_and_erase_match_get() {
     login(&sandbox, &appview).assert_status(0);
     sandbox.store(&appview.registry(), "dockeruser", "password");
 
-    assert_eq!(sandbox.get(&appview.registry()).json()["Username"], "alice.bsky.social");
-    assert_eq!(sandbox.run(&["list"], "").json()[appview.registry()], "alice.bsky.social", "list shows what get returns");
+    assert_eq!(
+        sandbox.get(&appview.registry()).json()["Username"],
+        "alice.bsky.social"
+    );
+    assert_eq!(
+        sandbox.run(&["list"], "").json()[appview.registry()],
+        "alice.bsky.social",
+        "list shows what get returns"
+    );
 
     sandbox.run(&["erase"], appview.registry()).assert_status(0);
-    assert_eq!(sandbox.get(&appview.registry()).status, Some(1), "one docker logout logs out");
+    assert_eq!(
+        sandbox.get(&appview.registry()).status,
+        Some(1),
+        "one docker logout logs out"
+    );
 }

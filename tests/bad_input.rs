@@ -9,7 +9,10 @@ use support::Sandbox;
 
 /// The store's files, to compare before and after a failed command.
 fn snapshot(sandbox: &Sandbox) -> (Vec<u8>, Vec<u8>) {
-    (fs::read(sandbox.index_file()).unwrap_or_default(), fs::read(sandbox.secrets_file()).unwrap_or_default())
+    (
+        fs::read(sandbox.index_file()).unwrap_or_default(),
+        fs::read(sandbox.secrets_file()).unwrap_or_default(),
+    )
 }
 
 fn assert_rejected(sandbox: &Sandbox, verb: &str, stdin: &[u8], expected_text: &str) {
@@ -17,10 +20,24 @@ fn assert_rejected(sandbox: &Sandbox, verb: &str, stdin: &[u8], expected_text: &
     let run = sandbox.run(&[verb], stdin);
 
     assert_eq!(run.status, Some(1), "{verb} exits 1: {run:?}");
-    assert_eq!(run.stdout.lines().count(), 1, "{verb} prints one line: {run:?}");
-    assert!(run.stdout.contains(expected_text), "{verb} names the problem ({expected_text:?}): {run:?}");
-    assert!(!run.stderr.contains("panicked"), "{verb} does not panic: {run:?}");
-    assert_eq!(snapshot(sandbox), before, "{verb} leaves the store unchanged");
+    assert_eq!(
+        run.stdout.lines().count(),
+        1,
+        "{verb} prints one line: {run:?}"
+    );
+    assert!(
+        run.stdout.contains(expected_text),
+        "{verb} names the problem ({expected_text:?}): {run:?}"
+    );
+    assert!(
+        !run.stderr.contains("panicked"),
+        "{verb} does not panic: {run:?}"
+    );
+    assert_eq!(
+        snapshot(sandbox),
+        before,
+        "{verb} leaves the store unchanged"
+    );
 }
 
 fn sandbox_with_entry() -> Sandbox {
@@ -32,7 +49,13 @@ fn sandbox_with_entry() -> Sandbox {
 #[test]
 fn malformed_json_is_rejected() {
     let sandbox = sandbox_with_entry();
-    for input in [&b"not json"[..], b"{\"ServerURL\":\"atcr.io\"", b"[1,2]", b"[\"atcr.io\",\"alice\",\"s3cret\"]", b"{\"ServerURL\":5,\"Username\":\"a\",\"Secret\":\"b\"}"] {
+    for input in [
+        &b"not json"[..],
+        b"{\"ServerURL\":\"atcr.io\"",
+        b"[1,2]",
+        b"[\"atcr.io\",\"alice\",\"s3cret\"]",
+        b"{\"ServerURL\":5,\"Username\":\"a\",\"Secret\":\"b\"}",
+    ] {
         assert_rejected(&sandbox, "store", input, "invalid credentials JSON");
     }
 }
@@ -60,7 +83,12 @@ fn oversized_stdin_is_rejected() {
     let secret = "A".repeat(1024 * 1024 + 10);
     let request = format!(r#"{{"ServerURL":"atcr.io","Username":"alice","Secret":"{secret}"}}"#);
     for verb in ["get", "store", "erase"] {
-        assert_rejected(&sandbox, verb, request.as_bytes(), "larger than 1048576 bytes");
+        assert_rejected(
+            &sandbox,
+            verb,
+            request.as_bytes(),
+            "larger than 1048576 bytes",
+        );
     }
 }
 
@@ -74,9 +102,15 @@ fn invalid_server_url_is_named() {
 #[test]
 fn errors_never_echo_secret() {
     let sandbox = Sandbox::new();
-    let run = sandbox.run(&["store"], r#"{"ServerURL":"atcr.io","Username":"alice","Secret":"hunter2"#);
+    let run = sandbox.run(
+        &["store"],
+        r#"{"ServerURL":"atcr.io","Username":"alice","Secret":"hunter2"#,
+    );
     assert_eq!(run.status, Some(1));
-    assert!(!run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"), "{run:?}");
+    assert!(
+        !run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"),
+        "{run:?}"
+    );
 }
 
 #[test]
@@ -84,10 +118,17 @@ fn corrupt_index_is_reported_not_replaced() {
     let sandbox = sandbox_with_entry();
     fs::write(sandbox.index_file(), b"{broken").unwrap();
 
-    let run = sandbox.run(&["store"], r#"{"ServerURL":"ghcr.io","Username":"bob","Secret":"x"}"#);
+    let run = sandbox.run(
+        &["store"],
+        r#"{"ServerURL":"ghcr.io","Username":"bob","Secret":"x"}"#,
+    );
     assert_eq!(run.status, Some(1));
     assert!(run.stdout.contains("index.json"), "{run:?}");
-    assert_eq!(fs::read(sandbox.index_file()).unwrap(), b"{broken", "the damaged file is kept for the user to repair");
+    assert_eq!(
+        fs::read(sandbox.index_file()).unwrap(),
+        b"{broken",
+        "the damaged file is kept for the user to repair"
+    );
 }
 
 #[test]
@@ -98,8 +139,14 @@ fn corrupt_secrets_file_is_not_quoted() {
     for verb in ["get", "erase"] {
         let run = sandbox.run(&[verb], "atcr.io");
         assert_eq!(run.status, Some(1), "{run:?}");
-        assert!(run.stdout.contains("credentials.json is not valid JSON"), "{run:?}");
-        assert!(!run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"), "{verb} must not quote the file: {run:?}");
+        assert!(
+            run.stdout.contains("credentials.json is not valid JSON"),
+            "{run:?}"
+        );
+        assert!(
+            !run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"),
+            "{verb} must not quote the file: {run:?}"
+        );
     }
 }
 
@@ -108,5 +155,8 @@ fn usage_error_is_one_line() {
     let run = Sandbox::new().run(&["get", "atcr.io"], "");
     assert_eq!(run.status, Some(1));
     assert_eq!(run.stdout.lines().count(), 1, "{run:?}");
-    assert!(run.stdout.contains("Usage: docker-credential-atcr get"), "{run:?}");
+    assert!(
+        run.stdout.contains("Usage: docker-credential-atcr get"),
+        "{run:?}"
+    );
 }

@@ -59,10 +59,15 @@ impl Client {
         fs::create_dir_all(&bin).unwrap();
         std::os::unix::fs::symlink(helper_binary(), bin.join("docker-credential-atcr")).unwrap();
         let path = std::env::var_os("PATH").unwrap_or_default();
-        let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&path))).unwrap();
+        let path =
+            std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&path))).unwrap();
         sandbox.set("PATH", path);
 
-        Client { sandbox, kind, service }
+        Client {
+            sandbox,
+            kind,
+            service,
+        }
     }
 
     /// Runs `program` with the sandbox's environment and `stdin`.
@@ -95,7 +100,10 @@ impl Client {
 
 /// Returns a password that differs between runs, so no test passes on a leftover credential.
 fn unique_password(label: &str) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{label}-{}-{nanos}", std::process::id())
 }
 
@@ -103,7 +111,9 @@ fn unique_password(label: &str) -> String {
 fn python() -> PathBuf {
     let python = std::env::var_os("ATCR_TEST_PYTHON")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-venv/bin/python")
+        });
     assert!(
         python.is_file(),
         "no Python with docker-py at {}: run scripts/install-test-deps.sh (or set ATCR_TEST_PYTHON)",
@@ -116,7 +126,9 @@ fn python() -> PathBuf {
 /// error code (`unauthorized: authentication required`) and the Docker CLI
 /// the status text (`401 Unauthorized`), while a bare "401" could match a port.
 fn is_unauthorized(run: &Run) -> bool {
-    format!("{}\n{}", run.stdout, run.stderr).to_ascii_lowercase().contains("unauthorized")
+    format!("{}\n{}", run.stdout, run.stderr)
+        .to_ascii_lowercase()
+        .contains("unauthorized")
 }
 
 // docker-py
@@ -125,7 +137,10 @@ fn docker_py_round_trip(kind: StoreKind) {
     let client = Client::new(kind);
     let server = "atcr.io";
     let secret = unique_password("docker-py");
-    client.sandbox.run(&["configure-docker", server], "").assert_status(0);
+    client
+        .sandbox
+        .run(&["configure-docker", server], "")
+        .assert_status(0);
 
     let driver = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/clients/docker_py_store.py");
     let request = json!({
@@ -135,15 +150,28 @@ fn docker_py_round_trip(kind: StoreKind) {
         "config": client.sandbox.docker_config(),
     });
     let run_phase = |phase: &str| {
-        let run = client.run(&python(), &[driver.to_str().unwrap(), phase], &request.to_string());
-        assert_eq!(run.status, Some(0), "the docker-py driver's {phase} phase failed: {}", run.stderr);
+        let run = client.run(
+            &python(),
+            &[driver.to_str().unwrap(), phase],
+            &request.to_string(),
+        );
+        assert_eq!(
+            run.status,
+            Some(0),
+            "the docker-py driver's {phase} phase failed: {}",
+            run.stderr
+        );
         run.json()
     };
 
     let steps = run_phase("store");
 
     let link = client.sandbox.path().join("bin/docker-credential-atcr");
-    assert_eq!(steps["helper_path"], json!(link), "docker-py found another docker-credential-atcr on PATH");
+    assert_eq!(
+        steps["helper_path"],
+        json!(link),
+        "docker-py found another docker-credential-atcr on PATH"
+    );
 
     assert_eq!(
         steps["get_before_store"]["raised"], "CredentialsNotFound",
@@ -151,31 +179,75 @@ fn docker_py_round_trip(kind: StoreKind) {
         steps["get_before_store"]
     );
 
-    assert!(steps["store"].get("returned").is_some(), "Store.store raised: {}", steps["store"]);
-    assert_eq!(client.stored_secret(server).as_deref(), Some(secret.as_str()), "store put the secret in the {kind:?} store");
+    assert!(
+        steps["store"].get("returned").is_some(),
+        "Store.store raised: {}",
+        steps["store"]
+    );
+    assert_eq!(
+        client.stored_secret(server).as_deref(),
+        Some(secret.as_str()),
+        "store put the secret in the {kind:?} store"
+    );
 
     let got = &steps["get"]["returned"];
     assert_eq!(got["ServerURL"], server, "Store.get returned {got}");
-    assert_eq!(got["Username"], "alice", "Store.get returned the wrong username");
-    assert!(got["Secret"] == json!(secret), "Store.get returned the wrong secret");
+    assert_eq!(
+        got["Username"], "alice",
+        "Store.get returned the wrong username"
+    );
+    assert!(
+        got["Secret"] == json!(secret),
+        "Store.get returned the wrong secret"
+    );
 
-    assert_eq!(steps["list"]["returned"], json!({server: "alice"}), "Store.list after store");
+    assert_eq!(
+        steps["list"]["returned"],
+        json!({server: "alice"}),
+        "Store.list after store"
+    );
 
-    assert_eq!(steps["cred_helper_for_server"], "atcr", "configure-docker wrote credHelpers that docker-py reads");
+    assert_eq!(
+        steps["cred_helper_for_server"], "atcr",
+        "configure-docker wrote credHelpers that docker-py reads"
+    );
     let resolved = &steps["resolve_authconfig"]["returned"];
-    assert_eq!(resolved["Username"], "alice", "docker.auth resolved {resolved} through credHelpers");
-    assert!(resolved["Password"] == json!(secret), "docker.auth resolved the wrong password through credHelpers");
+    assert_eq!(
+        resolved["Username"], "alice",
+        "docker.auth resolved {resolved} through credHelpers"
+    );
+    assert!(
+        resolved["Password"] == json!(secret),
+        "docker.auth resolved the wrong password through credHelpers"
+    );
 
     let steps = run_phase("erase");
-    assert_eq!(steps["erase"]["returned"], Value::Null, "Store.erase raised: {}", steps["erase"]);
-    assert_eq!(client.stored_secret(server), None, "erase removed the secret from the {kind:?} store");
-    assert_eq!(steps["get_after_erase"]["raised"], "CredentialsNotFound", "get after erase: {}", steps["get_after_erase"]);
+    assert_eq!(
+        steps["erase"]["returned"],
+        Value::Null,
+        "Store.erase raised: {}",
+        steps["erase"]
+    );
+    assert_eq!(
+        client.stored_secret(server),
+        None,
+        "erase removed the secret from the {kind:?} store"
+    );
+    assert_eq!(
+        steps["get_after_erase"]["raised"], "CredentialsNotFound",
+        "get after erase: {}",
+        steps["get_after_erase"]
+    );
     assert_eq!(
         steps["erase_missing"]["raised"], "CredentialsNotFound",
         "erasing a missing entry must report not found: {}",
         steps["erase_missing"]
     );
-    assert_eq!(steps["list_after_erase"]["returned"], json!({}), "Store.list after erase");
+    assert_eq!(
+        steps["list_after_erase"]["returned"],
+        json!({}),
+        "Store.list after erase"
+    );
 }
 
 #[test]
@@ -201,12 +273,18 @@ struct Skopeo<'a> {
 impl<'a> Skopeo<'a> {
     fn new(client: &'a mut Client, registry: &'a Registry) -> Skopeo<'a> {
         let auth_file = client.sandbox.path().join("auth.json");
-        fs::write(&auth_file, json!({"credHelpers": {registry.host(): "atcr"}}).to_string()).unwrap();
+        fs::write(
+            &auth_file,
+            json!({"credHelpers": {registry.host(): "atcr"}}).to_string(),
+        )
+        .unwrap();
 
         // An empty registries.conf: no mirrors, no search registries, no system settings.
         let registries_conf = client.sandbox.path().join("registries.conf");
         fs::write(&registries_conf, "unqualified-search-registries = []\n").unwrap();
-        client.sandbox.set("CONTAINERS_REGISTRIES_CONF", &registries_conf);
+        client
+            .sandbox
+            .set("CONTAINERS_REGISTRIES_CONF", &registries_conf);
         client.sandbox.set("REGISTRY_AUTH_FILE", &auth_file);
         // As root, containers/image keeps its blob info cache in
         // /var/lib/containers/cache. A non-zero _CONTAINERS_ROOTLESS_UID (the
@@ -214,7 +292,11 @@ impl<'a> Skopeo<'a> {
         // sandbox's XDG_DATA_HOME, so tests share no state outside the sandbox.
         client.sandbox.set("_CONTAINERS_ROOTLESS_UID", "1000");
 
-        Skopeo { client, registry, auth_file }
+        Skopeo {
+            client,
+            registry,
+            auth_file,
+        }
     }
 
     fn destination(&self, tag: &str) -> String {
@@ -225,13 +307,27 @@ impl<'a> Skopeo<'a> {
         let auth_file = self.auth_file.to_str().unwrap();
         let source = image.reference();
         let destination = self.destination(tag);
-        let args = ["--insecure-policy", "copy", "--dest-tls-verify=false", "--dest-authfile", auth_file, &source, &destination];
+        let args = [
+            "--insecure-policy",
+            "copy",
+            "--dest-tls-verify=false",
+            "--dest-authfile",
+            auth_file,
+            &source,
+            &destination,
+        ];
         self.client.run(&require_tool("skopeo"), &args, "")
     }
 
     fn inspect(&self, tag: &str) -> Run {
         let auth_file = self.auth_file.to_str().unwrap();
-        let args = ["inspect", "--tls-verify=false", "--authfile", auth_file, &self.destination(tag)];
+        let args = [
+            "inspect",
+            "--tls-verify=false",
+            "--authfile",
+            auth_file,
+            &self.destination(tag),
+        ];
         self.client.run(&require_tool("skopeo"), &args, "")
     }
 }
@@ -245,10 +341,19 @@ fn skopeo_push_uses_helper(kind: StoreKind) {
     let client = skopeo.client;
 
     let refused = skopeo.push(&image, "v1");
-    assert_ne!(refused.status, Some(0), "the push succeeded without stored credentials: {refused:#?}");
-    assert!(is_unauthorized(&refused), "the push failed for a reason other than 401 Unauthorized: {refused:#?}");
+    assert_ne!(
+        refused.status,
+        Some(0),
+        "the push succeeded without stored credentials: {refused:#?}"
+    );
+    assert!(
+        is_unauthorized(&refused),
+        "the push failed for a reason other than 401 Unauthorized: {refused:#?}"
+    );
 
-    client.sandbox.store(&host, &registry.username, &registry.password);
+    client
+        .sandbox
+        .store(&host, &registry.username, &registry.password);
     assert_eq!(
         client.stored_secret(&host).as_deref(),
         Some(registry.password.as_str()),
@@ -256,33 +361,74 @@ fn skopeo_push_uses_helper(kind: StoreKind) {
     );
 
     let pushed = skopeo.push(&image, "v1");
-    assert_eq!(pushed.status, Some(0), "the push with the helper's credentials failed: {pushed:#?}\n{}", registry.log());
+    assert_eq!(
+        pushed.status,
+        Some(0),
+        "the push with the helper's credentials failed: {pushed:#?}\n{}",
+        registry.log()
+    );
 
     let manifest_path = format!("/v2/{REPOSITORY}/manifests/v1");
     let manifest = registry.get(&manifest_path, MANIFEST_MEDIA_TYPE, true);
-    assert_eq!(manifest.status, 200, "the registry does not hold the pushed manifest: {manifest:?}");
+    assert_eq!(
+        manifest.status, 200,
+        "the registry does not hold the pushed manifest: {manifest:?}"
+    );
     assert_eq!(
         manifest.header("Docker-Content-Digest"),
         Some(image.manifest_digest.as_str()),
         "the registry holds a different manifest"
     );
     let anonymous = registry.get(&manifest_path, MANIFEST_MEDIA_TYPE, false);
-    assert_eq!(anonymous.status, 401, "the registry must reject requests without credentials");
+    assert_eq!(
+        anonymous.status, 401,
+        "the registry must reject requests without credentials"
+    );
 
     let inspected = skopeo.inspect("v1");
-    assert_eq!(inspected.status, Some(0), "skopeo inspect with the helper's credentials failed: {inspected:#?}");
-    assert_eq!(inspected.json()["Digest"], image.manifest_digest.as_str(), "skopeo inspect read another manifest");
+    assert_eq!(
+        inspected.status,
+        Some(0),
+        "skopeo inspect with the helper's credentials failed: {inspected:#?}"
+    );
+    assert_eq!(
+        inspected.json()["Digest"],
+        image.manifest_digest.as_str(),
+        "skopeo inspect read another manifest"
+    );
 
     client.sandbox.run(&["erase"], &host).assert_status(0);
-    assert_eq!(client.stored_secret(&host), None, "erase removed the password from the {kind:?} store");
+    assert_eq!(
+        client.stored_secret(&host),
+        None,
+        "erase removed the password from the {kind:?} store"
+    );
 
     let refused_again = skopeo.push(&image, "v2");
-    assert_ne!(refused_again.status, Some(0), "the push succeeded after erase: {refused_again:#?}");
-    assert!(is_unauthorized(&refused_again), "the push after erase failed for a reason other than 401 Unauthorized: {refused_again:#?}");
-    let tags = registry.get(&format!("/v2/{REPOSITORY}/tags/list"), "application/json", true);
-    assert_eq!(tags.status, 200, "cannot list the repository's tags: {tags:?}");
+    assert_ne!(
+        refused_again.status,
+        Some(0),
+        "the push succeeded after erase: {refused_again:#?}"
+    );
+    assert!(
+        is_unauthorized(&refused_again),
+        "the push after erase failed for a reason other than 401 Unauthorized: {refused_again:#?}"
+    );
+    let tags = registry.get(
+        &format!("/v2/{REPOSITORY}/tags/list"),
+        "application/json",
+        true,
+    );
+    assert_eq!(
+        tags.status, 200,
+        "cannot list the repository's tags: {tags:?}"
+    );
     let tags: Value = serde_json::from_str(&tags.body).expect("the tag list is JSON");
-    assert_eq!(tags["tags"], json!(["v1"]), "only the authenticated push created a tag");
+    assert_eq!(
+        tags["tags"],
+        json!(["v1"]),
+        "only the authenticated push created a tag"
+    );
 }
 
 #[test]
@@ -302,7 +448,9 @@ fn skopeo_push_file() {
 fn docker_client(kind: StoreKind) -> Client {
     let mut client = Client::new(kind);
     let socket = client.sandbox.path().join("no-docker-daemon.sock");
-    client.sandbox.set("DOCKER_HOST", format!("unix://{}", socket.display()));
+    client
+        .sandbox
+        .set("DOCKER_HOST", format!("unix://{}", socket.display()));
     client.sandbox.set("DOCKER_CLI_HINTS", "false");
     client.sandbox.unset("DOCKER_CONTEXT");
     client.sandbox.unset("DOCKER_TLS_VERIFY");
@@ -314,38 +462,89 @@ fn docker_login_logout(kind: StoreKind) {
     let client = docker_client(kind);
     let docker = require_tool("docker");
     let host = registry.host();
-    client.sandbox.run(&["configure-docker", &host], "").assert_status(0);
+    client
+        .sandbox
+        .run(&["configure-docker", &host], "")
+        .assert_status(0);
 
-    let rejected = client.run(&docker, &["login", &host, "-u", &registry.username, "--password-stdin"], "wrong-password");
-    assert_ne!(rejected.status, Some(0), "docker login accepted a wrong password: {rejected:#?}");
-    assert!(is_unauthorized(&rejected), "docker login failed for a reason other than 401 Unauthorized: {rejected:#?}");
+    let rejected = client.run(
+        &docker,
+        &["login", &host, "-u", &registry.username, "--password-stdin"],
+        "wrong-password",
+    );
+    assert_ne!(
+        rejected.status,
+        Some(0),
+        "docker login accepted a wrong password: {rejected:#?}"
+    );
+    assert!(
+        is_unauthorized(&rejected),
+        "docker login failed for a reason other than 401 Unauthorized: {rejected:#?}"
+    );
     assert_eq!(client.list(), json!({}), "a failed login stores nothing");
 
-    let login = client.run(&docker, &["login", &host, "-u", &registry.username, "--password-stdin"], &registry.password);
-    assert_eq!(login.status, Some(0), "docker login failed: {login:#?}\n{}", registry.log());
-    assert!(login.stdout.contains("Login Succeeded"), "docker login did not confirm: {login:#?}");
+    let login = client.run(
+        &docker,
+        &["login", &host, "-u", &registry.username, "--password-stdin"],
+        &registry.password,
+    );
+    assert_eq!(
+        login.status,
+        Some(0),
+        "docker login failed: {login:#?}\n{}",
+        registry.log()
+    );
+    assert!(
+        login.stdout.contains("Login Succeeded"),
+        "docker login did not confirm: {login:#?}"
+    );
 
     let got = client.sandbox.get(&host);
     got.assert_status(0);
-    assert_eq!(got.json()["Username"], registry.username.as_str(), "docker login stored another username");
-    assert!(got.json()["Secret"] == json!(registry.password), "docker login stored another secret");
+    assert_eq!(
+        got.json()["Username"],
+        registry.username.as_str(),
+        "docker login stored another username"
+    );
+    assert!(
+        got.json()["Secret"] == json!(registry.password),
+        "docker login stored another secret"
+    );
     assert_eq!(
         client.stored_secret(&host).as_deref(),
         Some(registry.password.as_str()),
         "docker login put the password in the {kind:?} store"
     );
     let config = fs::read_to_string(client.sandbox.docker_config()).unwrap();
-    assert!(!config.contains(&registry.password), "docker login wrote the password into config.json");
+    assert!(
+        !config.contains(&registry.password),
+        "docker login wrote the password into config.json"
+    );
     let config: Value = serde_json::from_str(&config).unwrap();
-    assert_eq!(config["credHelpers"][&host], "atcr", "docker login kept credHelpers: {config}");
+    assert_eq!(
+        config["credHelpers"][&host], "atcr",
+        "docker login kept credHelpers: {config}"
+    );
 
     let logout = client.run(&docker, &["logout", &host], "");
     assert_eq!(logout.status, Some(0), "docker logout failed: {logout:#?}");
-    assert_eq!(client.list(), json!({}), "docker logout erased the helper's entry");
+    assert_eq!(
+        client.list(),
+        json!({}),
+        "docker logout erased the helper's entry"
+    );
     let miss = client.sandbox.get(&host);
     miss.assert_status(1);
-    assert_eq!(miss.stdout_trimmed(), "credentials not found in native keychain", "get after logout");
-    assert_eq!(client.stored_secret(&host), None, "docker logout removed the password from the {kind:?} store");
+    assert_eq!(
+        miss.stdout_trimmed(),
+        "credentials not found in native keychain",
+        "get after logout"
+    );
+    assert_eq!(
+        client.stored_secret(&host),
+        None,
+        "docker logout removed the password from the {kind:?} store"
+    );
 }
 
 #[test]
@@ -364,11 +563,20 @@ fn docker_logout_erases_stored() {
     let client = docker_client(StoreKind::File);
     let docker = require_tool("docker");
     let host = "127.0.0.1:5999";
-    client.sandbox.run(&["configure-docker", host], "").assert_status(0);
-    client.sandbox.store(host, "alice", &unique_password("logout"));
+    client
+        .sandbox
+        .run(&["configure-docker", host], "")
+        .assert_status(0);
+    client
+        .sandbox
+        .store(host, "alice", &unique_password("logout"));
     assert_eq!(client.list(), json!({host: "alice"}), "list after store");
 
     let logout = client.run(&docker, &["logout", host], "");
     assert_eq!(logout.status, Some(0), "docker logout failed: {logout:#?}");
-    assert_eq!(client.list(), json!({}), "docker logout erased the helper's entry");
+    assert_eq!(
+        client.list(),
+        json!({}),
+        "docker logout erased the helper's entry"
+    );
 }

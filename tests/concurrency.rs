@@ -24,7 +24,11 @@ fn parallel_stores_keep_every_entry(sandbox: &Sandbox) {
         .collect();
     for child in children {
         let output = child.wait_with_output().unwrap();
-        assert!(output.status.success(), "a parallel store failed: {}", String::from_utf8_lossy(&output.stdout));
+        assert!(
+            output.status.success(),
+            "a parallel store failed: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
     }
 
     let listed = sandbox.run(&["list"], "").json();
@@ -45,7 +49,10 @@ fn parallel_stores_with_keyring() {
     let service = SecretService::start();
     let sandbox = Sandbox::with_secret_service(&service);
     parallel_stores_keep_every_entry(&sandbox);
-    assert_eq!(service.lookup("registry-7.example:5000").as_deref(), Some("secret-7"));
+    assert_eq!(
+        service.lookup("registry-7.example:5000").as_deref(),
+        Some("secret-7")
+    );
 }
 
 /// Kills `store` processes at many points of their run, with a secret large
@@ -60,7 +67,10 @@ fn killed_store_keeps_previous_entries() {
 
     for attempt in 0..40u64 {
         let mut command = sandbox.command(&["store"]);
-        command.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::null());
+        command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
         let mut child = command.spawn().unwrap();
         let request = serde_json::json!({"ServerURL": "victim.example", "Username": "mallory", "Secret": big_secret});
         let mut stdin = child.stdin.take().unwrap();
@@ -73,14 +83,25 @@ fn killed_store_keeps_previous_entries() {
         let _ = child.wait();
         let _ = writer.join();
 
-        for (server, secret) in [("atcr.io", "alice-secret"), ("localhost:5000", "bob-secret")] {
+        for (server, secret) in [
+            ("atcr.io", "alice-secret"),
+            ("localhost:5000", "bob-secret"),
+        ] {
             let got = sandbox.get(server);
-            assert_eq!(got.status, Some(0), "attempt {attempt}: {server} lost: {got:?}");
+            assert_eq!(
+                got.status,
+                Some(0),
+                "attempt {attempt}: {server} lost: {got:?}"
+            );
             assert_eq!(got.json()["Secret"], secret, "attempt {attempt}");
         }
-        let index: serde_json::Value = serde_json::from_slice(&fs::read(sandbox.index_file()).unwrap()).expect("the index parses");
+        let index: serde_json::Value =
+            serde_json::from_slice(&fs::read(sandbox.index_file()).unwrap())
+                .expect("the index parses");
         assert!(index["credentials"].is_object(), "attempt {attempt}");
-        let secrets: serde_json::Value = serde_json::from_slice(&fs::read(sandbox.secrets_file()).unwrap()).expect("the secrets file parses");
+        let secrets: serde_json::Value =
+            serde_json::from_slice(&fs::read(sandbox.secrets_file()).unwrap())
+                .expect("the secrets file parses");
         assert!(secrets["secrets"].is_object(), "attempt {attempt}");
     }
 
@@ -90,5 +111,8 @@ fn killed_store_keeps_previous_entries() {
         .map(|entry| entry.unwrap().file_name().into_string().unwrap())
         .filter(|name| name != "credentials.json")
         .collect();
-    assert!(leftovers.is_empty(), "the next store removes what killed writers left: {leftovers:?}");
+    assert!(
+        leftovers.is_empty(),
+        "the next store removes what killed writers left: {leftovers:?}"
+    );
 }

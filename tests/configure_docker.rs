@@ -16,7 +16,10 @@ fn creates_missing_config() {
     let sandbox = Sandbox::new();
     let run = sandbox.run(&["configure-docker"], "");
     run.assert_status(0);
-    assert_eq!(read_json(&sandbox.docker_config()), json!({"credHelpers": {"atcr.io": "atcr"}}));
+    assert_eq!(
+        read_json(&sandbox.docker_config()),
+        json!({"credHelpers": {"atcr.io": "atcr"}})
+    );
     assert!(run.stdout.is_empty(), "{run:?}");
 }
 
@@ -27,10 +30,15 @@ fn keeps_other_keys_and_backs_up() {
     fs::create_dir_all(sandbox.docker_config().parent().unwrap()).unwrap();
     fs::write(sandbox.docker_config(), original).unwrap();
 
-    sandbox.run(&["configure-docker", "atcr.io", "localhost:5000"], "").assert_status(0);
+    sandbox
+        .run(&["configure-docker", "atcr.io", "localhost:5000"], "")
+        .assert_status(0);
 
     let config = read_json(&sandbox.docker_config());
-    assert_eq!(config["credHelpers"], json!({"gcr.io": "gcloud", "atcr.io": "atcr", "localhost:5000": "atcr"}));
+    assert_eq!(
+        config["credHelpers"],
+        json!({"gcr.io": "gcloud", "atcr.io": "atcr", "localhost:5000": "atcr"})
+    );
     assert_eq!(config["auths"]["ghcr.io"]["auth"], "dXNlcjpwYXNz");
     assert_eq!(config["credsStore"], "desktop");
     assert_eq!(config["experimental"], "enabled");
@@ -43,13 +51,23 @@ fn second_run_changes_nothing() {
     let sandbox = Sandbox::new();
     sandbox.run(&["configure-docker"], "").assert_status(0);
     let first = fs::read(sandbox.docker_config()).unwrap();
-    let modified = fs::metadata(sandbox.docker_config()).unwrap().modified().unwrap();
+    let modified = fs::metadata(sandbox.docker_config())
+        .unwrap()
+        .modified()
+        .unwrap();
 
     let run = sandbox.run(&["configure-docker", "https://atcr.io/"], "");
     run.assert_status(0);
     assert!(run.stderr.contains("already uses"), "{run:?}");
     assert_eq!(fs::read(sandbox.docker_config()).unwrap(), first);
-    assert_eq!(fs::metadata(sandbox.docker_config()).unwrap().modified().unwrap(), modified, "the file was not rewritten");
+    assert_eq!(
+        fs::metadata(sandbox.docker_config())
+            .unwrap()
+            .modified()
+            .unwrap(),
+        modified,
+        "the file was not rewritten"
+    );
 }
 
 #[test]
@@ -60,10 +78,25 @@ fn invalid_json_is_refused() {
 
     let run = sandbox.run(&["configure-docker"], "");
     run.assert_status(1);
-    assert!(run.stderr.contains(&sandbox.docker_config().display().to_string()), "names the file: {run:?}");
-    assert!(run.stderr.contains("line 1 column"), "names the parse error: {run:?}");
-    assert_eq!(fs::read_to_string(sandbox.docker_config()).unwrap(), "{\"auths\": {,}");
-    assert!(!sandbox.docker_config().with_file_name("config.json.bak").exists());
+    assert!(
+        run.stderr
+            .contains(&sandbox.docker_config().display().to_string()),
+        "names the file: {run:?}"
+    );
+    assert!(
+        run.stderr.contains("line 1 column"),
+        "names the parse error: {run:?}"
+    );
+    assert_eq!(
+        fs::read_to_string(sandbox.docker_config()).unwrap(),
+        "{\"auths\": {,}"
+    );
+    assert!(
+        !sandbox
+            .docker_config()
+            .with_file_name("config.json.bak")
+            .exists()
+    );
 }
 
 #[test]
@@ -84,7 +117,8 @@ fn warns_when_not_on_path() {
 
     let bin = sandbox.path().join("bin");
     fs::create_dir_all(&bin).unwrap();
-    std::os::unix::fs::symlink(support::helper_binary(), bin.join("docker-credential-atcr")).unwrap();
+    std::os::unix::fs::symlink(support::helper_binary(), bin.join("docker-credential-atcr"))
+        .unwrap();
     sandbox.set("PATH", &bin);
     let run = sandbox.run(&["configure-docker", "--dry-run"], "");
     assert!(!run.stderr.contains("not on PATH"), "{run:?}");
@@ -100,7 +134,13 @@ fn follows_symlinked_config() {
     std::os::unix::fs::symlink(&target, sandbox.docker_config()).unwrap();
 
     sandbox.run(&["configure-docker"], "").assert_status(0);
-    assert!(fs::symlink_metadata(sandbox.docker_config()).unwrap().file_type().is_symlink(), "the link is kept");
+    assert!(
+        fs::symlink_metadata(sandbox.docker_config())
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is kept"
+    );
     assert_eq!(read_json(&target)["credHelpers"]["atcr.io"], "atcr");
 }
 
@@ -122,7 +162,14 @@ fn keeps_file_mode() {
     fs::set_permissions(sandbox.docker_config(), fs::Permissions::from_mode(0o640)).unwrap();
 
     sandbox.run(&["configure-docker"], "").assert_status(0);
-    assert_eq!(fs::metadata(sandbox.docker_config()).unwrap().permissions().mode() & 0o777, 0o640);
+    assert_eq!(
+        fs::metadata(sandbox.docker_config())
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o640
+    );
 }
 
 #[test]
@@ -134,6 +181,12 @@ fn writes_target_of_dangling_symlink() {
     std::os::unix::fs::symlink(&target, sandbox.docker_config()).unwrap();
 
     sandbox.run(&["configure-docker"], "").assert_status(0);
-    assert!(fs::symlink_metadata(sandbox.docker_config()).unwrap().file_type().is_symlink(), "the link is kept");
+    assert!(
+        fs::symlink_metadata(sandbox.docker_config())
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link is kept"
+    );
     assert_eq!(read_json(&target)["credHelpers"]["atcr.io"], "atcr");
 }

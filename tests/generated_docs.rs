@@ -4,8 +4,21 @@ mod support;
 
 use support::Sandbox;
 
-const COMMANDS: [&str; 13] =
-    ["get", "store", "erase", "list", "version", "login", "logout", "status", "switch", "doctor", "update", "configure-docker", "completions"];
+const COMMANDS: [&str; 13] = [
+    "get",
+    "store",
+    "erase",
+    "list",
+    "version",
+    "login",
+    "logout",
+    "status",
+    "switch",
+    "doctor",
+    "update",
+    "configure-docker",
+    "completions",
+];
 
 #[test]
 fn completions_for_every_shell() {
@@ -14,7 +27,10 @@ fn completions_for_every_shell() {
         let run = sandbox.run(&["completions", shell], "");
         run.assert_status(0);
         for command in COMMANDS {
-            assert!(run.stdout.contains(command), "{shell} completions lack {command}");
+            assert!(
+                run.stdout.contains(command),
+                "{shell} completions lack {command}"
+            );
         }
     }
 }
@@ -24,8 +40,16 @@ fn bash_completion_parses() {
     let sandbox = Sandbox::new();
     let script = sandbox.path().join("completion.bash");
     std::fs::write(&script, sandbox.run(&["completions", "bash"], "").stdout).unwrap();
-    let output = std::process::Command::new("bash").arg("-n").arg(&script).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = std::process::Command::new("bash")
+        .arg("-n")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
@@ -39,13 +63,23 @@ fn unknown_shell_is_rejected() {
 fn man_page_lists_commands() {
     let run = Sandbox::new().run(&["man"], "");
     run.assert_status(0);
-    assert!(run.stdout.starts_with(".ie") || run.stdout.contains(".TH"), "roff output: {}", &run.stdout[..200.min(run.stdout.len())]);
-    assert!(run.stdout.contains(".TH docker-credential-atcr 1"), "title line");
+    assert!(
+        run.stdout.starts_with(".ie") || run.stdout.contains(".TH"),
+        "roff output: {}",
+        &run.stdout[..200.min(run.stdout.len())]
+    );
+    assert!(
+        run.stdout.contains(".TH docker-credential-atcr 1"),
+        "title line"
+    );
     let text = run.stdout.replace("\\-", "-");
     for command in COMMANDS {
         assert!(text.contains(command), "the man page lacks {command}");
     }
-    assert!(text.contains("ATCR_CREDENTIAL_STORE"), "the environment section is included");
+    assert!(
+        text.contains("ATCR_CREDENTIAL_STORE"),
+        "the environment section is included"
+    );
 }
 
 #[test]
@@ -54,7 +88,17 @@ fn man_page_renders_with_man() {
     let sandbox = Sandbox::new();
     let page = sandbox.path().join("docker-credential-atcr.1");
     std::fs::write(&page, sandbox.run(&["man"], "").stdout).unwrap();
-    let output = std::process::Command::new(man).arg("-l").arg(&page).env("MANWIDTH", "100").env("PAGER", "cat").output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = std::process::Command::new(man)
+        .arg("-l")
+        .arg(&page)
+        .env("MANWIDTH", "100")
+        .env("PAGER", "cat")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("configure-docker"));
 }

@@ -16,8 +16,15 @@ fn keyring_round_trip() {
     let sandbox = Sandbox::with_secret_service(&service);
 
     let stored = sandbox.store("https://atcr.io/", "alice", "s3cret");
-    assert!(stored.stderr.is_empty(), "a keyring store is silent: {stored:?}");
-    assert_eq!(service.lookup("atcr.io").as_deref(), Some("s3cret"), "the secret is in gnome-keyring");
+    assert!(
+        stored.stderr.is_empty(),
+        "a keyring store is silent: {stored:?}"
+    );
+    assert_eq!(
+        service.lookup("atcr.io").as_deref(),
+        Some("s3cret"),
+        "the secret is in gnome-keyring"
+    );
     assert!(!sandbox.secrets_file().exists(), "the file store is unused");
 
     let got = sandbox.get("atcr.io");
@@ -26,11 +33,21 @@ fn keyring_round_trip() {
     assert_eq!(got.json()["Secret"], "s3cret");
 
     let listed = sandbox.run(&["list"], "");
-    assert_eq!(listed.json(), serde_json::json!({"https://atcr.io/": "alice"}));
+    assert_eq!(
+        listed.json(),
+        serde_json::json!({"https://atcr.io/": "alice"})
+    );
 
     sandbox.run(&["erase"], "atcr.io").assert_status(0);
-    assert_eq!(service.lookup("atcr.io"), None, "erase removes the keyring item");
-    assert_eq!(sandbox.get("atcr.io").stdout_trimmed(), "credentials not found in native keychain");
+    assert_eq!(
+        service.lookup("atcr.io"),
+        None,
+        "erase removes the keyring item"
+    );
+    assert_eq!(
+        sandbox.get("atcr.io").stdout_trimmed(),
+        "credentials not found in native keychain"
+    );
 }
 
 #[test]
@@ -40,7 +57,10 @@ fn keyring_keeps_70k_secret() {
     let secret = "A".repeat(70_000);
 
     sandbox.store("atcr.io", "alice", &secret);
-    assert_eq!(service.lookup("atcr.io").map(|value| value.len()), Some(70_000));
+    assert_eq!(
+        service.lookup("atcr.io").map(|value| value.len()),
+        Some(70_000)
+    );
     assert_eq!(sandbox.get("atcr.io").json()["Secret"], secret);
 }
 
@@ -48,14 +68,27 @@ fn keyring_keeps_70k_secret() {
 fn missing_bus_falls_back_to_file() {
     let mut sandbox = Sandbox::new();
     sandbox.unset("ATCR_CREDENTIAL_STORE");
-    sandbox.set("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", sandbox.path().join("no-bus").display()));
+    sandbox.set(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}", sandbox.path().join("no-bus").display()),
+    );
 
     let stored = sandbox.store("atcr.io", "alice", "s3cret");
     let path = sandbox.secrets_file();
-    assert!(stored.stderr.contains(&path.display().to_string()), "announces the file: {stored:?}");
-    assert!(stored.stderr.contains("keyring is unavailable"), "gives the reason: {stored:?}");
+    assert!(
+        stored.stderr.contains(&path.display().to_string()),
+        "announces the file: {stored:?}"
+    );
+    assert!(
+        stored.stderr.contains("keyring is unavailable"),
+        "gives the reason: {stored:?}"
+    );
     assert!(stored.stdout.is_empty());
-    assert_eq!(stored.stderr.lines().count(), 1, "announced once: {stored:?}");
+    assert_eq!(
+        stored.stderr.lines().count(),
+        1,
+        "announced once: {stored:?}"
+    );
 
     let got = sandbox.get("atcr.io");
     assert_eq!(got.json()["Secret"], "s3cret");
@@ -80,8 +113,14 @@ fn hung_bus_does_not_hang_store() {
     sandbox.set("DBUS_SESSION_BUS_ADDRESS", bus.address());
 
     let stored = sandbox.store("atcr.io", "alice", "s3cret");
-    assert!(stored.elapsed < Duration::from_secs(5), "bounded by the connect timeout: {stored:?}");
-    assert!(stored.stderr.contains("did not answer") || stored.stderr.contains("answered within"), "{stored:?}");
+    assert!(
+        stored.elapsed < Duration::from_secs(5),
+        "bounded by the connect timeout: {stored:?}"
+    );
+    assert!(
+        stored.stderr.contains("did not answer") || stored.stderr.contains("answered within"),
+        "{stored:?}"
+    );
     assert_eq!(sandbox.get("atcr.io").json()["Secret"], "s3cret");
 }
 
@@ -94,9 +133,16 @@ fn list_and_get_miss_never_touch_bus() {
 
     let miss = sandbox.get("atcr.io");
     miss.assert_status(1);
-    assert_eq!(miss.stdout_trimmed(), "credentials not found in native keychain");
+    assert_eq!(
+        miss.stdout_trimmed(),
+        "credentials not found in native keychain"
+    );
     sandbox.run(&["list"], "").assert_status(0);
-    assert_eq!(bus.connection_count(), 0, "neither verb connected to the bus");
+    assert_eq!(
+        bus.connection_count(),
+        0,
+        "neither verb connected to the bus"
+    );
 }
 
 #[test]
@@ -107,11 +153,18 @@ fn locked_keyring_falls_back_without_losing() {
     service.lock_default_collection();
 
     let stored = sandbox.store("localhost:5000", "bob", "in-file");
-    assert!(stored.stderr.contains("locked"), "names the reason: {stored:?}");
+    assert!(
+        stored.stderr.contains("locked"),
+        "names the reason: {stored:?}"
+    );
     assert!(stored.elapsed < Duration::from_secs(8), "{stored:?}");
 
     let unset_env = sandbox.get("localhost:5000");
-    assert_eq!(unset_env.json()["Secret"], "in-file", "found without any setting");
+    assert_eq!(
+        unset_env.json()["Secret"],
+        "in-file",
+        "found without any setting"
+    );
 
     let locked = sandbox.get("atcr.io");
     locked.assert_status(1);
@@ -127,7 +180,10 @@ fn forced_keyring_without_keyring_fails() {
 
     let stored = sandbox.run(&["store"], request);
     stored.assert_status(1);
-    assert!(stored.stdout.contains("keyring is unavailable"), "{stored:?}");
+    assert!(
+        stored.stdout.contains("keyring is unavailable"),
+        "{stored:?}"
+    );
     assert!(!sandbox.secrets_file().exists());
     assert_eq!(sandbox.run(&["list"], "").json(), serde_json::json!({}));
 }
@@ -148,11 +204,20 @@ fn moving_to_keyring_removes_file_copy() {
     let mut sandbox = Sandbox::with_secret_service(&service);
     sandbox.set("ATCR_CREDENTIAL_STORE", "file");
     sandbox.store("atcr.io", "alice", "old");
-    assert!(fs::read_to_string(sandbox.secrets_file()).unwrap().contains("old"));
+    assert!(
+        fs::read_to_string(sandbox.secrets_file())
+            .unwrap()
+            .contains("old")
+    );
 
     sandbox.unset("ATCR_CREDENTIAL_STORE");
     sandbox.store("atcr.io", "alice", "new");
-    assert!(!fs::read_to_string(sandbox.secrets_file()).unwrap().contains("old"), "the file copy is gone");
+    assert!(
+        !fs::read_to_string(sandbox.secrets_file())
+            .unwrap()
+            .contains("old"),
+        "the file copy is gone"
+    );
     assert_eq!(service.lookup("atcr.io").as_deref(), Some("new"));
     assert_eq!(sandbox.get("atcr.io").json()["Secret"], "new");
 }
@@ -164,8 +229,16 @@ fn file_store_is_private() {
     let sandbox = Sandbox::new();
     sandbox.store("atcr.io", "alice", "s3cret");
 
-    let file_mode = fs::metadata(sandbox.secrets_file()).unwrap().permissions().mode() & 0o777;
-    let dir_mode = fs::metadata(sandbox.secrets_file().parent().unwrap()).unwrap().permissions().mode() & 0o777;
+    let file_mode = fs::metadata(sandbox.secrets_file())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    let dir_mode = fs::metadata(sandbox.secrets_file().parent().unwrap())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(file_mode, 0o600);
     assert_eq!(dir_mode, 0o700);
 }
@@ -176,16 +249,32 @@ fn erase_without_keyring_deletes_later() {
     let mut sandbox = Sandbox::with_secret_service(&service);
     sandbox.store("atcr.io", "alice", "s3cret");
 
-    sandbox.set("DBUS_SESSION_BUS_ADDRESS", format!("unix:path={}", sandbox.path().join("no-bus").display()));
+    sandbox.set(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}", sandbox.path().join("no-bus").display()),
+    );
     let erased = sandbox.run(&["erase"], "atcr.io");
     erased.assert_status(0);
     assert!(erased.stderr.contains("a later command will"), "{erased:?}");
-    assert_eq!(sandbox.get("atcr.io").status, Some(1), "the credential is gone for clients");
-    assert_eq!(service.lookup("atcr.io").as_deref(), Some("s3cret"), "the keyring could not be reached");
+    assert_eq!(
+        sandbox.get("atcr.io").status,
+        Some(1),
+        "the credential is gone for clients"
+    );
+    assert_eq!(
+        service.lookup("atcr.io").as_deref(),
+        Some("s3cret"),
+        "the keyring could not be reached"
+    );
 
     sandbox.set("DBUS_SESSION_BUS_ADDRESS", service.address());
     sandbox.store("localhost:5000", "bob", "other");
-    assert_eq!(service.lookup("atcr.io"), None, "the next write deleted the leftover");
-    let index: serde_json::Value = serde_json::from_slice(&fs::read(sandbox.index_file()).unwrap()).unwrap();
+    assert_eq!(
+        service.lookup("atcr.io"),
+        None,
+        "the next write deleted the leftover"
+    );
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(sandbox.index_file()).unwrap()).unwrap();
     assert!(index.get("stale_secrets").is_none(), "{index}");
 }

@@ -29,21 +29,41 @@ fn protocol_cases_with_keyring_store() {
 
 fn run_all(service: Option<&SecretService>) {
     let document: Value = serde_json::from_str(CASES).expect("protocol-cases.json is valid JSON");
-    let base_env = document["conventions"]["base_env"].as_object().expect("conventions.base_env").clone();
+    let base_env = document["conventions"]["base_env"]
+        .as_object()
+        .expect("conventions.base_env")
+        .clone();
     let cases = document["cases"].as_array().expect("cases");
-    assert!(cases.len() >= 40, "expected the full case list, found {}", cases.len());
+    assert!(
+        cases.len() >= 40,
+        "expected the full case list, found {}",
+        cases.len()
+    );
 
     let mut failures = Vec::new();
     for case in cases {
         let id = case["id"].as_str().unwrap_or("?");
         if let Err(problem) = run_case(case, &base_env, service) {
-            failures.push(format!("{id} ({}): {problem}", case["title"].as_str().unwrap_or("")));
+            failures.push(format!(
+                "{id} ({}): {problem}",
+                case["title"].as_str().unwrap_or("")
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n\n")
+    );
 }
 
-fn run_case(case: &Value, base_env: &Map<String, Value>, service: Option<&SecretService>) -> Result<(), String> {
+fn run_case(
+    case: &Value,
+    base_env: &Map<String, Value>,
+    service: Option<&SecretService>,
+) -> Result<(), String> {
     let sandbox = case_sandbox(case, base_env, service);
 
     for (number, step) in steps(case, "setup").iter().enumerate() {
@@ -61,7 +81,13 @@ fn run_case(case: &Value, base_env: &Map<String, Value>, service: Option<&Secret
 
     if case["post_check"] == "each_list_key_gettable" {
         let listed = sandbox.run(&["list"], "");
-        for key in listed.json().as_object().cloned().unwrap_or_default().keys() {
+        for key in listed
+            .json()
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+            .keys()
+        {
             let got = sandbox.run(&["get"], key);
             if got.status != Some(0) {
                 return Err(format!("listed key {key:?} is not gettable: {got:?}"));
@@ -73,7 +99,11 @@ fn run_case(case: &Value, base_env: &Map<String, Value>, service: Option<&Secret
 
 /// A sandbox with the case's environment: base_env, then the case's env, with
 /// `${TMP}` replaced by the sandbox directory and `null` meaning unset.
-fn case_sandbox(case: &Value, base_env: &Map<String, Value>, service: Option<&SecretService>) -> Sandbox {
+fn case_sandbox(
+    case: &Value,
+    base_env: &Map<String, Value>,
+    service: Option<&SecretService>,
+) -> Sandbox {
     let mut sandbox = match service {
         Some(service) => Sandbox::with_secret_service(service),
         None => Sandbox::new(),
@@ -99,23 +129,38 @@ fn steps(case: &Value, name: &str) -> Vec<Value> {
 }
 
 fn execute(sandbox: &Sandbox, step: &Value) -> Result<Run, String> {
-    let argv: Vec<String> = step["argv"].as_array().ok_or("a step without argv")?.iter().map(|arg| arg.as_str().unwrap_or("").to_owned()).collect();
+    let argv: Vec<String> = step["argv"]
+        .as_array()
+        .ok_or("a step without argv")?
+        .iter()
+        .map(|arg| arg.as_str().unwrap_or("").to_owned())
+        .collect();
     assert_eq!(argv[0], "docker-credential-atcr", "cases run the helper");
     let args: Vec<&str> = argv[1..].iter().map(String::as_str).collect();
     let timeout = Duration::from_secs(20);
 
     match (step["stdin"].as_str(), step["stdin_mode"].as_str()) {
-        (Some(stdin), _) => Ok(run_with_stdin(sandbox.command(&args), expand(stdin).as_bytes(), timeout)),
+        (Some(stdin), _) => Ok(run_with_stdin(
+            sandbox.command(&args),
+            expand(stdin).as_bytes(),
+            timeout,
+        )),
         (None, Some("held_open")) => Ok(run_with_held_stdin(sandbox, &args, timeout)),
         (None, Some("tty")) => Err("stdin_mode tty is not supported by this runner".into()),
-        (None, mode) => Err(format!("unsupported stdin {:?} with mode {mode:?}", step["stdin"])),
+        (None, mode) => Err(format!(
+            "unsupported stdin {:?} with mode {mode:?}",
+            step["stdin"]
+        )),
     }
 }
 
 /// Runs with a stdin pipe that stays open and is never written.
 fn run_with_held_stdin(sandbox: &Sandbox, args: &[&str], timeout: Duration) -> Run {
     let mut command = sandbox.command(args);
-    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let started = Instant::now();
     let mut child = command.spawn().expect("spawn the helper");
     let held = child.stdin.take();
@@ -144,14 +189,25 @@ fn expand_value(value: &Value) -> Value {
     match value {
         Value::String(text) => Value::String(expand(text)),
         Value::Array(items) => Value::Array(items.iter().map(expand_value).collect()),
-        Value::Object(map) => Value::Object(map.iter().map(|(key, value)| (key.clone(), expand_value(value))).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(key, value)| (key.clone(), expand_value(value)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
 
 /// Checks every expectation of `step` against `run`.
 fn check(step: &Value, run: &Run) -> Result<(), String> {
-    let fail = |what: String| Err(format!("{what}\n    exit {:?}, stdout {:?}, stderr {:?}", run.status, shorten(&run.stdout), shorten(&run.stderr)));
+    let fail = |what: String| {
+        Err(format!(
+            "{what}\n    exit {:?}, stdout {:?}, stderr {:?}",
+            run.status,
+            shorten(&run.stdout),
+            shorten(&run.stderr)
+        ))
+    };
 
     if let Some(expected) = step.get("expect_exit")
         && !exit_matches(expected, run.status)
@@ -161,9 +217,16 @@ fn check(step: &Value, run: &Run) -> Result<(), String> {
     if let Some(max) = step["max_seconds"].as_f64()
         && run.elapsed.as_secs_f64() > max
     {
-        return fail(format!("took {:.2} s, more than {max} s", run.elapsed.as_secs_f64()));
+        return fail(format!(
+            "took {:.2} s, more than {max} s",
+            run.elapsed.as_secs_f64()
+        ));
     }
-    for needle in step["expect_stdout_contains"].as_array().into_iter().flatten() {
+    for needle in step["expect_stdout_contains"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         let needle = expand(needle.as_str().unwrap_or(""));
         if !run.stdout.contains(&needle) {
             return fail(format!("stdout lacks {:?}", shorten(&needle)));
@@ -177,30 +240,45 @@ fn check(step: &Value, run: &Run) -> Result<(), String> {
     if step["expect_stdout_nonempty"] == true && run.stdout.trim().is_empty() {
         return fail("stdout is empty".into());
     }
-    if step["expect_stdout_single_line"] == true && run.stdout.trim_end_matches('\n').lines().count() != 1 {
+    if step["expect_stdout_single_line"] == true
+        && run.stdout.trim_end_matches('\n').lines().count() != 1
+    {
         return fail("stdout is not a single line".into());
     }
     if let Some(outcomes) = step["expect_one_of"].as_array()
         && !outcomes.iter().any(|outcome| outcome_matches(outcome, run))
     {
-        return fail(format!("no allowed outcome matched: {}", Value::Array(outcomes.clone())));
+        return fail(format!(
+            "no allowed outcome matched: {}",
+            Value::Array(outcomes.clone())
+        ));
     }
     check_json(step, run).or_else(fail)
 }
 
 fn check_json(step: &Value, run: &Run) -> Result<(), String> {
-    let wants_json = ["expect_stdout_json", "expect_stdout_json_equals", "expect_stdout_json_values", "expect_stdout_json_len", "expect_stdout_single_json_value"]
-        .iter()
-        .any(|key| step.get(*key).is_some());
+    let wants_json = [
+        "expect_stdout_json",
+        "expect_stdout_json_equals",
+        "expect_stdout_json_values",
+        "expect_stdout_json_len",
+        "expect_stdout_single_json_value",
+    ]
+    .iter()
+    .any(|key| step.get(*key).is_some());
     if !wants_json {
         return Ok(());
     }
-    let decoded: Value = serde_json::from_str(&run.stdout).map_err(|error| format!("stdout is not one JSON value: {error}"))?;
+    let decoded: Value = serde_json::from_str(&run.stdout)
+        .map_err(|error| format!("stdout is not one JSON value: {error}"))?;
 
     if let Some(expected) = step["expect_stdout_json"].as_object() {
         for (key, value) in expected {
             if decoded[key] != expand_value(value) {
-                return Err(format!("stdout JSON field {key} is not {}", shorten(&value.to_string())));
+                return Err(format!(
+                    "stdout JSON field {key} is not {}",
+                    shorten(&value.to_string())
+                ));
             }
         }
     }
@@ -210,7 +288,10 @@ fn check_json(step: &Value, run: &Run) -> Result<(), String> {
         return Err(format!("stdout JSON is not {expected}"));
     }
     if let Some(values) = step["expect_stdout_json_values"].as_array() {
-        let present: Vec<&Value> = decoded.as_object().map(|map| map.values().collect()).unwrap_or_default();
+        let present: Vec<&Value> = decoded
+            .as_object()
+            .map(|map| map.values().collect())
+            .unwrap_or_default();
         for value in values {
             if !present.contains(&value) {
                 return Err(format!("stdout JSON values lack {value}"));
@@ -228,20 +309,34 @@ fn check_json(step: &Value, run: &Run) -> Result<(), String> {
 fn exit_matches(expected: &Value, status: Option<i32>) -> bool {
     match expected {
         Value::Number(number) => status.map(i64::from) == number.as_i64(),
-        Value::Array(allowed) => allowed.iter().any(|value| status.map(i64::from) == value.as_i64()),
+        Value::Array(allowed) => allowed
+            .iter()
+            .any(|value| status.map(i64::from) == value.as_i64()),
         Value::String(word) if word == "nonzero" => status.is_some_and(|code| code != 0),
         _ => false,
     }
 }
 
 fn outcome_matches(outcome: &Value, run: &Run) -> bool {
-    let exit_ok = outcome.get("exit").is_none_or(|exit| exit_matches(exit, run.status));
-    let stdout_ok = outcome["stdout_trimmed"].as_str().is_none_or(|text| run.stdout.trim() == text);
+    let exit_ok = outcome
+        .get("exit")
+        .is_none_or(|exit| exit_matches(exit, run.status));
+    let stdout_ok = outcome["stdout_trimmed"]
+        .as_str()
+        .is_none_or(|text| run.stdout.trim() == text);
     exit_ok && stdout_ok
 }
 
 fn shorten(text: &str) -> String {
-    if text.len() <= 300 { text.to_owned() } else { format!("{}… ({} bytes)", &text[..text.floor_char_boundary(300)], text.len()) }
+    if text.len() <= 300 {
+        text.to_owned()
+    } else {
+        format!(
+            "{}… ({} bytes)",
+            &text[..text.floor_char_boundary(300)],
+            text.len()
+        )
+    }
 }
 
 #[test]
@@ -256,14 +351,28 @@ fn checker_rejects_wrong_output() {
         "expect_exit": 1,
         "expect_stdout_trimmed": "credentials not found in native keychain",
     });
-    let run = |status, stdout: &str| Run { status: Some(status), stdout: stdout.into(), stderr: String::new(), elapsed: Duration::ZERO };
+    let run = |status, stdout: &str| Run {
+        status: Some(status),
+        stdout: stdout.into(),
+        stderr: String::new(),
+        elapsed: Duration::ZERO,
+    };
 
     assert!(check(&step, &run(1, "credentials not found in native keychain\n")).is_ok());
-    assert!(check(&step, &run(0, "credentials not found in native keychain\n")).is_err(), "wrong exit status");
+    assert!(
+        check(&step, &run(0, "credentials not found in native keychain\n")).is_err(),
+        "wrong exit status"
+    );
     assert!(check(&step, &run(1, "{}")).is_err(), "wrong stdout");
 
     let json_step = serde_json::json!({"expect_stdout_json": {"Secret": "{{repeat:A:3}}"}});
     assert!(check(&json_step, &run(0, r#"{"Secret":"AAA"}"#)).is_ok());
-    assert!(check(&json_step, &run(0, r#"{"Secret":"AA"}"#)).is_err(), "wrong secret");
-    assert!(check(&json_step, &run(0, r#"{"Secret":"AAA"}{}"#)).is_err(), "two JSON values");
+    assert!(
+        check(&json_step, &run(0, r#"{"Secret":"AA"}"#)).is_err(),
+        "wrong secret"
+    );
+    assert!(
+        check(&json_step, &run(0, r#"{"Secret":"AAA"}{}"#)).is_err(),
+        "two JSON values"
+    );
 }

@@ -33,7 +33,15 @@ impl Installed {
     fn new() -> Installed {
         let mut sandbox = Sandbox::new();
         // The release server is on loopback, so no proxy may stand in between.
-        for key in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy", "ATCR_RELEASE_BASE_URL"] {
+        for key in [
+            "HTTP_PROXY",
+            "HTTPS_PROXY",
+            "ALL_PROXY",
+            "http_proxy",
+            "https_proxy",
+            "all_proxy",
+            "ATCR_RELEASE_BASE_URL",
+        ] {
             sandbox.unset(key);
         }
         let dir = tempfile::tempdir().unwrap();
@@ -57,7 +65,10 @@ impl Installed {
 
     /// Lists the names in the binary's directory, to find leftover temporary files.
     fn dir_entries(&self) -> Vec<String> {
-        let mut names: Vec<String> = fs::read_dir(self.dir.path()).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = fs::read_dir(self.dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         names
     }
@@ -68,11 +79,22 @@ fn server_with_newer_release() -> (ReleaseServer, String, Vec<u8>) {
     let server = ReleaseServer::start();
     let archive_name = release_server::archive_name(NEWER);
     let archive = release_server::tar_gz(&[
-        ("docker-credential-atcr", &release_server::fake_helper(NEWER), 0o755),
+        (
+            "docker-credential-atcr",
+            &release_server::fake_helper(NEWER),
+            0o755,
+        ),
         ("LICENSE", b"MIT", 0o644),
     ]);
     let checksums = release_server::checksums(&[(&archive_name, &archive)]);
-    server.publish(NEWER, true, &[(&archive_name, &archive), ("checksums.txt", checksums.as_bytes())]);
+    server.publish(
+        NEWER,
+        true,
+        &[
+            (&archive_name, &archive),
+            ("checksums.txt", checksums.as_bytes()),
+        ],
+    );
     (server, archive_name, archive)
 }
 
@@ -91,12 +113,31 @@ fn good_archive_replaces_binary() {
     let run = update(&installed, &server, &[]);
 
     run.assert_status(0);
-    assert_eq!(installed.bytes(), release_server::fake_helper(NEWER), "the binary is the release's");
-    assert!(run.stdout.contains(&format!("from {CURRENT} to {NEWER}")), "{run:?}");
+    assert_eq!(
+        installed.bytes(),
+        release_server::fake_helper(NEWER),
+        "the binary is the release's"
+    );
+    assert!(
+        run.stdout.contains(&format!("from {CURRENT} to {NEWER}")),
+        "{run:?}"
+    );
     let version = installed.run(&["version"]);
-    assert!(version.stdout.starts_with(&format!("docker-credential-atcr {NEWER} ")), "{version:?}");
-    assert_eq!(installed.dir_entries(), ["docker-credential-atcr"], "no temporary file is left");
-    assert_eq!(fs::metadata(&installed.exe).unwrap().permissions().mode() & 0o777, 0o755);
+    assert!(
+        version
+            .stdout
+            .starts_with(&format!("docker-credential-atcr {NEWER} ")),
+        "{version:?}"
+    );
+    assert_eq!(
+        installed.dir_entries(),
+        ["docker-credential-atcr"],
+        "no temporary file is left"
+    );
+    assert_eq!(
+        fs::metadata(&installed.exe).unwrap().permissions().mode() & 0o777,
+        0o755
+    );
 }
 
 #[test]
@@ -110,11 +151,23 @@ fn bad_checksum_keeps_old_binary() {
     let run = update(&installed, &server, &[]);
 
     assert_eq!(run.status, Some(1), "{run:?}");
-    assert_eq!(installed.bytes(), before, "the old binary is byte-identical");
-    assert!(run.stderr.contains(&format!("checksum mismatch for {archive_name}")), "{run:?}");
+    assert_eq!(
+        installed.bytes(),
+        before,
+        "the old binary is byte-identical"
+    );
+    assert!(
+        run.stderr
+            .contains(&format!("checksum mismatch for {archive_name}")),
+        "{run:?}"
+    );
     assert!(run.stderr.contains("checksums.txt"), "{run:?}");
     assert!(run.stdout.is_empty(), "{run:?}");
-    assert_eq!(installed.dir_entries(), ["docker-credential-atcr"], "no temporary file is left");
+    assert_eq!(
+        installed.dir_entries(),
+        ["docker-credential-atcr"],
+        "no temporary file is left"
+    );
 }
 
 #[test]
@@ -127,10 +180,21 @@ fn truncated_download_keeps_old_binary() {
     let run = update(&installed, &server, &[]);
 
     assert_eq!(run.status, Some(1), "{run:?}");
-    assert_eq!(installed.bytes(), before, "the old binary is byte-identical");
+    assert_eq!(
+        installed.bytes(),
+        before,
+        "the old binary is byte-identical"
+    );
     assert!(run.stderr.contains(&archive_name), "{run:?}");
-    assert!(run.stderr.contains("truncated") || run.stderr.contains("broke off"), "{run:?}");
-    assert_eq!(installed.dir_entries(), ["docker-credential-atcr"], "no temporary file is left");
+    assert!(
+        run.stderr.contains("truncated") || run.stderr.contains("broke off"),
+        "{run:?}"
+    );
+    assert_eq!(
+        installed.dir_entries(),
+        ["docker-credential-atcr"],
+        "no temporary file is left"
+    );
 }
 
 #[test]
@@ -143,7 +207,13 @@ fn missing_release_names_url() {
 
     assert_eq!(run.status, Some(1), "{run:?}");
     assert_eq!(installed.bytes(), before);
-    assert!(run.stderr.contains(&format!("{}/latest/download/checksums.txt", server.base_url())), "{run:?}");
+    assert!(
+        run.stderr.contains(&format!(
+            "{}/latest/download/checksums.txt",
+            server.base_url()
+        )),
+        "{run:?}"
+    );
     assert!(run.stderr.contains("404"), "{run:?}");
 }
 
@@ -157,10 +227,21 @@ fn check_reports_versions_only() {
 
     run.assert_status(0);
     assert_eq!(installed.bytes(), before, "--check changes nothing");
-    assert!(run.stdout.contains(&format!("current version: {CURRENT}\n")), "{run:?}");
-    assert!(run.stdout.contains(&format!("latest version: {NEWER}\n")), "{run:?}");
+    assert!(
+        run.stdout
+            .contains(&format!("current version: {CURRENT}\n")),
+        "{run:?}"
+    );
+    assert!(
+        run.stdout.contains(&format!("latest version: {NEWER}\n")),
+        "{run:?}"
+    );
     assert!(run.stdout.contains("update available: yes\n"), "{run:?}");
-    let archive_requests = server.requests().iter().filter(|path| path.ends_with(".tar.gz")).count();
+    let archive_requests = server
+        .requests()
+        .iter()
+        .filter(|path| path.ends_with(".tar.gz"))
+        .count();
     assert_eq!(archive_requests, 0, "--check downloads no archive");
 }
 
@@ -173,16 +254,34 @@ fn same_version_needs_force() {
     let same = release_server::fake_helper(CURRENT);
     let archive = release_server::tar_gz(&[("docker-credential-atcr", &same, 0o755)]);
     let checksums = release_server::checksums(&[(&archive_name, &archive)]);
-    server.publish(CURRENT, true, &[(&archive_name, &archive), ("checksums.txt", checksums.as_bytes())]);
+    server.publish(
+        CURRENT,
+        true,
+        &[
+            (&archive_name, &archive),
+            ("checksums.txt", checksums.as_bytes()),
+        ],
+    );
 
     let run = update(&installed, &server, &[]);
     run.assert_status(0);
     assert!(run.stdout.contains("is up to date"), "{run:?}");
-    assert!(!server.requests().iter().any(|path| path.ends_with(".tar.gz")), "no archive is downloaded");
+    assert!(
+        !server
+            .requests()
+            .iter()
+            .any(|path| path.ends_with(".tar.gz")),
+        "no archive is downloaded"
+    );
 
     let forced = update(&installed, &server, &["--force"]);
     forced.assert_status(0);
-    assert!(forced.stdout.contains(&format!("from {CURRENT} to {CURRENT}")), "{forced:?}");
+    assert!(
+        forced
+            .stdout
+            .contains(&format!("from {CURRENT} to {CURRENT}")),
+        "{forced:?}"
+    );
     assert_eq!(installed.bytes(), same);
     assert_eq!(installed.dir_entries(), ["docker-credential-atcr"]);
 }
@@ -193,15 +292,32 @@ fn version_option_installs_that_release() {
     let (server, _, _) = server_with_newer_release();
     let older = "9.9.8";
     let archive_name = release_server::archive_name(older);
-    let archive = release_server::tar_gz(&[("docker-credential-atcr", &release_server::fake_helper(older), 0o755)]);
+    let archive = release_server::tar_gz(&[(
+        "docker-credential-atcr",
+        &release_server::fake_helper(older),
+        0o755,
+    )]);
     let checksums = release_server::checksums(&[(&archive_name, &archive)]);
-    server.publish(older, false, &[(&archive_name, &archive), ("checksums.txt", checksums.as_bytes())]);
+    server.publish(
+        older,
+        false,
+        &[
+            (&archive_name, &archive),
+            ("checksums.txt", checksums.as_bytes()),
+        ],
+    );
 
     let run = update(&installed, &server, &["--version", older]);
 
     run.assert_status(0);
     assert_eq!(installed.bytes(), release_server::fake_helper(older));
-    assert!(server.requests().contains(&format!("/download/v{older}/checksums.txt")), "{:?}", server.requests());
+    assert!(
+        server
+            .requests()
+            .contains(&format!("/download/v{older}/checksums.txt")),
+        "{:?}",
+        server.requests()
+    );
 }
 
 #[test]
@@ -209,16 +325,30 @@ fn wrong_version_in_archive_rejected() {
     let installed = Installed::new();
     let server = ReleaseServer::start();
     let archive_name = release_server::archive_name(NEWER);
-    let archive = release_server::tar_gz(&[("docker-credential-atcr", &release_server::fake_helper("1.0.0"), 0o755)]);
+    let archive = release_server::tar_gz(&[(
+        "docker-credential-atcr",
+        &release_server::fake_helper("1.0.0"),
+        0o755,
+    )]);
     let checksums = release_server::checksums(&[(&archive_name, &archive)]);
-    server.publish(NEWER, true, &[(&archive_name, &archive), ("checksums.txt", checksums.as_bytes())]);
+    server.publish(
+        NEWER,
+        true,
+        &[
+            (&archive_name, &archive),
+            ("checksums.txt", checksums.as_bytes()),
+        ],
+    );
     let before = installed.bytes();
 
     let run = update(&installed, &server, &[]);
 
     assert_eq!(run.status, Some(1), "{run:?}");
     assert_eq!(installed.bytes(), before);
-    assert!(run.stderr.contains("docker-credential-atcr 1.0.0"), "{run:?}");
+    assert!(
+        run.stderr.contains("docker-credential-atcr 1.0.0"),
+        "{run:?}"
+    );
     assert_eq!(installed.dir_entries(), ["docker-credential-atcr"]);
 }
 
@@ -229,22 +359,46 @@ fn apt_installed_prints_command() {
     let root = tempfile::tempdir().unwrap();
     let info = root.path().join("var/lib/dpkg/info");
     fs::create_dir_all(&info).unwrap();
-    fs::write(info.join("docker-credential-atcr.list"), format!("/.\n{}\n", installed.exe.display())).unwrap();
+    fs::write(
+        info.join("docker-credential-atcr.list"),
+        format!("/.\n{}\n", installed.exe.display()),
+    )
+    .unwrap();
     let before = installed.bytes();
 
-    let run = update(&installed, &server, &["--package-root", &path_text(root.path())]);
+    let run = update(
+        &installed,
+        &server,
+        &["--package-root", &path_text(root.path())],
+    );
 
     run.assert_status(0);
-    assert_eq!(installed.bytes(), before, "a package-managed binary is left alone");
-    assert_eq!(run.stdout, "sudo apt-get update && sudo apt-get install --only-upgrade docker-credential-atcr\n");
+    assert_eq!(
+        installed.bytes(),
+        before,
+        "a package-managed binary is left alone"
+    );
+    assert_eq!(
+        run.stdout,
+        "sudo apt-get update && sudo apt-get install --only-upgrade docker-credential-atcr\n"
+    );
     assert!(run.stderr.contains("installed by apt"), "{run:?}");
-    assert!(server.requests().is_empty(), "nothing is downloaded: {:?}", server.requests());
+    assert!(
+        server.requests().is_empty(),
+        "nothing is downloaded: {:?}",
+        server.requests()
+    );
 }
 
 #[test]
 fn plain_http_to_other_host_rejected() {
     let installed = Installed::new();
-    let run = installed.run(&["update", "--check", "--base-url", "http://example.invalid/releases"]);
+    let run = installed.run(&[
+        "update",
+        "--check",
+        "--base-url",
+        "http://example.invalid/releases",
+    ]);
 
     assert_eq!(run.status, Some(1), "{run:?}");
     assert!(run.stderr.contains("plain http"), "{run:?}");

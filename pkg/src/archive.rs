@@ -29,36 +29,69 @@ pub struct Entry {
 
 /// Lists the archive's files in the order they are written.
 pub fn entries(project: &Project, binary: &Path, assets: &Assets) -> Vec<Entry> {
-    let file = |name: &str, source: PathBuf, mode: u32| Entry { name: name.to_owned(), source, mode };
+    let file = |name: &str, source: PathBuf, mode: u32| Entry {
+        name: name.to_owned(),
+        source,
+        mode,
+    };
     let mut entries = vec![
         file(PACKAGE, binary.to_path_buf(), 0o755),
         file("LICENSE", project.root.join("LICENSE"), 0o644),
         file("README.md", project.root.join("README.md"), 0o644),
-        file("INSTALLATION.md", project.root.join("INSTALLATION.md"), 0o644),
+        file(
+            "INSTALLATION.md",
+            project.root.join("INSTALLATION.md"),
+            0o644,
+        ),
         file(MAN_PAGE, assets.man_page(), 0o644),
     ];
     for (_, file_name) in COMPLETIONS {
-        entries.push(file(&format!("completions/{file_name}"), assets.completion(file_name), 0o644));
+        entries.push(file(
+            &format!("completions/{file_name}"),
+            assets.completion(file_name),
+            0o644,
+        ));
     }
     entries
 }
 
 /// Lists the paths that every release archive contains, directories ending in `/`.
 pub fn expected_paths() -> Vec<String> {
-    let mut paths: Vec<String> = [PACKAGE, "LICENSE", "README.md", "INSTALLATION.md", MAN_PAGE, "completions/"]
-        .iter()
-        .map(|path| path.to_string())
-        .collect();
-    paths.extend(COMPLETIONS.iter().map(|(_, file_name)| format!("completions/{file_name}")));
+    let mut paths: Vec<String> = [
+        PACKAGE,
+        "LICENSE",
+        "README.md",
+        "INSTALLATION.md",
+        MAN_PAGE,
+        "completions/",
+    ]
+    .iter()
+    .map(|path| path.to_string())
+    .collect();
+    paths.extend(
+        COMPLETIONS
+            .iter()
+            .map(|(_, file_name)| format!("completions/{file_name}")),
+    );
     paths.sort();
     paths
 }
 
 /// Writes the archive for `target` into `out_dir` and returns its path.
-pub fn write(project: &Project, target: &Target, binary: &Path, assets: &Assets, out_dir: &Path) -> Result<PathBuf> {
+pub fn write(
+    project: &Project,
+    target: &Target,
+    binary: &Path,
+    assets: &Assets,
+    out_dir: &Path,
+) -> Result<PathBuf> {
     let path = out_dir.join(names::archive(&project.version, target));
-    write_entries(&path, &entries(project, binary, assets), project.source_date_epoch)
-        .with_context(|| format!("cannot write the archive {}", path.display()))?;
+    write_entries(
+        &path,
+        &entries(project, binary, assets),
+        project.source_date_epoch,
+    )
+    .with_context(|| format!("cannot write the archive {}", path.display()))?;
     eprintln!("wrote {}", path.display());
     Ok(path)
 }
@@ -81,8 +114,14 @@ pub fn write_entries(path: &Path, entries: &[Entry], mtime: u64) -> Result<()> {
             }
         }
 
-        let data = fs::read(&entry.source).with_context(|| format!("cannot read {}", entry.source.display()))?;
-        let mut header = header(tar::EntryType::Regular, entry.mode, data.len() as u64, mtime);
+        let data = fs::read(&entry.source)
+            .with_context(|| format!("cannot read {}", entry.source.display()))?;
+        let mut header = header(
+            tar::EntryType::Regular,
+            entry.mode,
+            data.len() as u64,
+            mtime,
+        );
         tar.append_data(&mut header, &entry.name, data.as_slice())?;
     }
 
@@ -115,8 +154,16 @@ mod tests {
         fs::write(dir.join("bin"), b"\x7fELF binary").unwrap();
         fs::write(dir.join("doc"), b"text").unwrap();
         vec![
-            Entry { name: "tool".into(), source: dir.join("bin"), mode: 0o755 },
-            Entry { name: "docs/readme".into(), source: dir.join("doc"), mode: 0o644 },
+            Entry {
+                name: "tool".into(),
+                source: dir.join("bin"),
+                mode: 0o755,
+            },
+            Entry {
+                name: "docs/readme".into(),
+                source: dir.join("doc"),
+                mode: 0o644,
+            },
         ]
     }
 
@@ -137,7 +184,8 @@ mod tests {
         let path = dir.path().join("a.tar.gz");
         write_entries(&path, &sample(dir.path()), 1_767_225_600).unwrap();
 
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(File::open(&path).unwrap()));
+        let mut archive =
+            tar::Archive::new(flate2::read::GzDecoder::new(File::open(&path).unwrap()));
         let mut seen = Vec::new();
         for entry in archive.entries().unwrap() {
             let mut entry = entry.unwrap();
@@ -147,16 +195,34 @@ mod tests {
             assert_eq!(header.gid().unwrap(), 0);
             let mut data = Vec::new();
             entry.read_to_end(&mut data).unwrap();
-            seen.push((entry.path().unwrap().display().to_string(), header.mode().unwrap(), data.len()));
+            seen.push((
+                entry.path().unwrap().display().to_string(),
+                header.mode().unwrap(),
+                data.len(),
+            ));
         }
-        assert_eq!(seen, [("tool".to_owned(), 0o755, 11), ("docs/".to_owned(), 0o755, 0), ("docs/readme".to_owned(), 0o644, 4)]);
+        assert_eq!(
+            seen,
+            [
+                ("tool".to_owned(), 0o755, 11),
+                ("docs/".to_owned(), 0o755, 0),
+                ("docs/readme".to_owned(), 0o644, 4)
+            ]
+        );
     }
 
     #[test]
     fn missing_source_is_named() {
         let dir = tempfile::tempdir().unwrap();
-        let entries = [Entry { name: "tool".into(), source: dir.path().join("absent"), mode: 0o755 }];
-        let error = format!("{:#}", write_entries(&dir.path().join("a.tar.gz"), &entries, 0).unwrap_err());
+        let entries = [Entry {
+            name: "tool".into(),
+            source: dir.path().join("absent"),
+            mode: 0o755,
+        }];
+        let error = format!(
+            "{:#}",
+            write_entries(&dir.path().join("a.tar.gz"), &entries, 0).unwrap_err()
+        );
         assert!(error.contains("cannot read"), "{error}");
         assert!(error.contains("absent"), "{error}");
     }

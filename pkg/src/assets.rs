@@ -53,7 +53,8 @@ impl Assets {
 pub fn generate(project: &Project, target: &Target, binary_path: &Path) -> Result<Assets> {
     let dir = project.release_dir(target.triple).join("pkg-assets");
     let completions_dir = dir.join("completions");
-    fs::create_dir_all(&completions_dir).with_context(|| format!("cannot create {}", completions_dir.display()))?;
+    fs::create_dir_all(&completions_dir)
+        .with_context(|| format!("cannot create {}", completions_dir.display()))?;
 
     let man = binary::run(target, binary_path, &["man"])?.stdout;
     write(&dir.join(MAN_PAGE), &man)?;
@@ -69,7 +70,9 @@ pub fn generate(project: &Project, target: &Target, binary_path: &Path) -> Resul
 /// Compresses `data` at the highest level with an empty gzip header
 /// (no file name, time 0), as `gzip -9n` does, so the output depends only on `data`.
 pub fn gzip(data: &[u8]) -> Result<Vec<u8>> {
-    let mut encoder = GzBuilder::new().mtime(0).write(Vec::new(), Compression::best());
+    let mut encoder = GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), Compression::best());
     encoder.write_all(data)?;
     Ok(encoder.finish()?)
 }

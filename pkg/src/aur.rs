@@ -38,12 +38,15 @@ pub fn render_all(project: &Project, artifacts_dir: &Path, out_dir: &Path) -> Re
         let dir = out_dir.join("aur").join(package);
         fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
 
-        let text = fs::read_to_string(&template).with_context(|| format!("cannot read the PKGBUILD template {}", template.display()))?;
+        let text = fs::read_to_string(&template)
+            .with_context(|| format!("cannot read the PKGBUILD template {}", template.display()))?;
         let pkgbuild = render(&template, &text, &values)?;
-        fs::write(dir.join("PKGBUILD"), &pkgbuild).with_context(|| format!("cannot write {}", dir.join("PKGBUILD").display()))?;
+        fs::write(dir.join("PKGBUILD"), &pkgbuild)
+            .with_context(|| format!("cannot write {}", dir.join("PKGBUILD").display()))?;
 
         let srcinfo = print_srcinfo(&runner, &dir.join("PKGBUILD"))?;
-        fs::write(dir.join(".SRCINFO"), srcinfo).with_context(|| format!("cannot write {}", dir.join(".SRCINFO").display()))?;
+        fs::write(dir.join(".SRCINFO"), srcinfo)
+            .with_context(|| format!("cannot write {}", dir.join(".SRCINFO").display()))?;
         eprintln!("wrote {}/PKGBUILD and .SRCINFO", dir.display());
         dirs.push(dir);
     }
@@ -56,10 +59,16 @@ pub fn values(project: &Project, artifacts_dir: &Path) -> Result<BTreeMap<String
     let mut values = BTreeMap::new();
     values.insert("version".to_owned(), project.version.clone());
     values.insert("commit".to_owned(), project.commit.clone());
-    values.insert("sha256_source".to_owned(), sha256_file(&artifacts_dir.join(names::source_tarball(&project.version)))?);
+    values.insert(
+        "sha256_source".to_owned(),
+        sha256_file(&artifacts_dir.join(names::source_tarball(&project.version)))?,
+    );
     for target in LINUX {
         let archive = artifacts_dir.join(names::archive(&project.version, &target));
-        values.insert(format!("sha256_{}", target.pacman_arch), sha256_file(&archive)?);
+        values.insert(
+            format!("sha256_{}", target.pacman_arch),
+            sha256_file(&archive)?,
+        );
     }
     Ok(values)
 }
@@ -78,7 +87,11 @@ pub fn render(template: &Path, text: &str, values: &BTreeMap<String, String>) ->
         let name = after[..end].trim();
         let Some(value) = values.get(name) else {
             let known: Vec<&str> = values.keys().map(String::as_str).collect();
-            bail!("{}: unknown placeholder `{{{{{name}}}}}`: known ones are {}", template.display(), known.join(", "));
+            bail!(
+                "{}: unknown placeholder `{{{{{name}}}}}`: known ones are {}",
+                template.display(),
+                known.join(", ")
+            );
         };
         rendered.push_str(value);
         rest = &after[end + 2..];
@@ -90,12 +103,18 @@ pub fn render(template: &Path, text: &str, values: &BTreeMap<String, String>) ->
 /// Runs `makepkg --printsrcinfo` on `pkgbuild` as an unprivileged user and returns its output.
 pub fn print_srcinfo(runner: &Runner, pkgbuild: &Path) -> Result<String> {
     let scratch = tempfile::tempdir().context("cannot create a temporary directory")?;
-    fs::copy(pkgbuild, scratch.path().join("PKGBUILD")).with_context(|| format!("cannot copy {}", pkgbuild.display()))?;
+    fs::copy(pkgbuild, scratch.path().join("PKGBUILD"))
+        .with_context(|| format!("cannot copy {}", pkgbuild.display()))?;
     runner.own(scratch.path())?;
 
-    let output = process::output(runner.command("makepkg", scratch.path()).arg("--printsrcinfo"))
-        .with_context(|| format!("makepkg cannot read {}", pkgbuild.display()))?;
-    String::from_utf8(output.stdout).with_context(|| format!("makepkg printed invalid UTF-8 for {}", pkgbuild.display()))
+    let output = process::output(
+        runner
+            .command("makepkg", scratch.path())
+            .arg("--printsrcinfo"),
+    )
+    .with_context(|| format!("makepkg cannot read {}", pkgbuild.display()))?;
+    String::from_utf8(output.stdout)
+        .with_context(|| format!("makepkg printed invalid UTF-8 for {}", pkgbuild.display()))
 }
 
 #[cfg(test)]
@@ -103,26 +122,46 @@ mod tests {
     use super::*;
 
     fn values() -> BTreeMap<String, String> {
-        BTreeMap::from([("version".to_owned(), "1.2.3".to_owned()), ("sha256_x86_64".to_owned(), "ab".repeat(32))])
+        BTreeMap::from([
+            ("version".to_owned(), "1.2.3".to_owned()),
+            ("sha256_x86_64".to_owned(), "ab".repeat(32)),
+        ])
     }
 
     #[test]
     fn render_fills_placeholders() {
         let text = "pkgver={{version}}\nsha256sums_x86_64=('{{ sha256_x86_64 }}')\nkeep ${pkgver} {braces}\n";
         let rendered = render(Path::new("PKGBUILD.in"), text, &values()).unwrap();
-        assert_eq!(rendered, format!("pkgver=1.2.3\nsha256sums_x86_64=('{}')\nkeep ${{pkgver}} {{braces}}\n", "ab".repeat(32)));
+        assert_eq!(
+            rendered,
+            format!(
+                "pkgver=1.2.3\nsha256sums_x86_64=('{}')\nkeep ${{pkgver}} {{braces}}\n",
+                "ab".repeat(32)
+            )
+        );
     }
 
     #[test]
     fn render_names_unknown_placeholder() {
-        let error = render(Path::new("aur/x/PKGBUILD.in"), "{{sha256_riscv64}}", &values()).unwrap_err().to_string();
-        assert!(error.starts_with("aur/x/PKGBUILD.in: unknown placeholder `{{sha256_riscv64}}`"), "{error}");
+        let error = render(
+            Path::new("aur/x/PKGBUILD.in"),
+            "{{sha256_riscv64}}",
+            &values(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.starts_with("aur/x/PKGBUILD.in: unknown placeholder `{{sha256_riscv64}}`"),
+            "{error}"
+        );
         assert!(error.contains("version"), "{error}");
     }
 
     #[test]
     fn render_names_unclosed_placeholder() {
-        let error = render(Path::new("PKGBUILD.in"), "pkgver={{version", &values()).unwrap_err().to_string();
+        let error = render(Path::new("PKGBUILD.in"), "pkgver={{version", &values())
+            .unwrap_err()
+            .to_string();
         assert_eq!(error, "PKGBUILD.in: unclosed `{{` placeholder");
     }
 }

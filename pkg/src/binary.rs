@@ -19,8 +19,19 @@ use crate::targets::Target;
 /// artifact of one run.
 pub fn build(project: &Project, target: &Target) -> Result<PathBuf> {
     require_rust_target(project, target)?;
-    eprintln!("building {PACKAGE} {} for {}", project.version, target.triple);
-    process::run(project.cargo().args(["build", "--release", "--locked", "--package", PACKAGE, "--target", target.triple]))?;
+    eprintln!(
+        "building {PACKAGE} {} for {}",
+        project.version, target.triple
+    );
+    process::run(project.cargo().args([
+        "build",
+        "--release",
+        "--locked",
+        "--package",
+        PACKAGE,
+        "--target",
+        target.triple,
+    ]))?;
     built(project, target)
 }
 
@@ -28,7 +39,11 @@ pub fn build(project: &Project, target: &Target) -> Result<PathBuf> {
 pub fn built(project: &Project, target: &Target) -> Result<PathBuf> {
     let path = project.release_dir(target.triple).join(PACKAGE);
     if !path.is_file() {
-        bail!("{} is missing: run `cargo pkg dist --target {}` first", path.display(), target.triple);
+        bail!(
+            "{} is missing: run `cargo pkg dist --target {}` first",
+            path.display(),
+            target.triple
+        );
     }
     Ok(path)
 }
@@ -39,7 +54,10 @@ pub fn run(target: &Target, binary: &Path, args: &[impl AsRef<OsStr>]) -> Result
         Command::new(binary)
     } else {
         let qemu = target.qemu();
-        process::require_program(&qemu, "install qemu-user (scripts/install-pkg-deps.sh does)")?;
+        process::require_program(
+            &qemu,
+            "install qemu-user (scripts/install-pkg-deps.sh does)",
+        )?;
         let mut command = Command::new(qemu);
         command.arg(binary);
         command
@@ -78,7 +96,13 @@ mod tests {
             source_date_epoch: 0,
         };
         let error = built(&project, &LINUX[1]).unwrap_err().to_string();
-        assert!(error.contains("aarch64-unknown-linux-musl/release/docker-credential-atcr is missing"), "{error}");
-        assert!(error.contains("cargo pkg dist --target aarch64-unknown-linux-musl"), "{error}");
+        assert!(
+            error.contains("aarch64-unknown-linux-musl/release/docker-credential-atcr is missing"),
+            "{error}"
+        );
+        assert!(
+            error.contains("cargo pkg dist --target aarch64-unknown-linux-musl"),
+            "{error}"
+        );
     }
 }

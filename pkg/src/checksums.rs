@@ -22,7 +22,9 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     let mut hasher = Sha256::new();
     let mut buffer = vec![0; 1 << 16];
     loop {
-        let count = file.read(&mut buffer).with_context(|| format!("cannot read {}", path.display()))?;
+        let count = file
+            .read(&mut buffer)
+            .with_context(|| format!("cannot read {}", path.display()))?;
         if count == 0 {
             break;
         }
@@ -41,12 +43,19 @@ pub fn write(dir: &Path, files: &[PathBuf]) -> Result<PathBuf> {
     for file in files {
         let name = file_name(file)?;
         if file.parent() != Some(dir) {
-            bail!("{} is not directly inside {}: checksums.txt lists file names only", file.display(), dir.display());
+            bail!(
+                "{} is not directly inside {}: checksums.txt lists file names only",
+                file.display(),
+                dir.display()
+            );
         }
         lines.insert(name, sha256_file(file)?);
     }
 
-    let text: String = lines.iter().map(|(name, hash)| format!("{hash}  {name}\n")).collect();
+    let text: String = lines
+        .iter()
+        .map(|(name, hash)| format!("{hash}  {name}\n"))
+        .collect();
     let path = dir.join(CHECKSUMS);
     fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
     eprintln!("wrote {}", path.display());
@@ -59,13 +68,26 @@ pub fn parse(path: &Path, text: &str) -> Result<BTreeMap<String, String>> {
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
         let Some((hash, name)) = line.split_once("  ") else {
-            bail!("{}:{number}: invalid line `{line}`: expected `<sha256>  <file name>` as sha256sum prints it", path.display());
+            bail!(
+                "{}:{number}: invalid line `{line}`: expected `<sha256>  <file name>` as sha256sum prints it",
+                path.display()
+            );
         };
-        if hash.len() != 64 || !hash.bytes().all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte)) {
-            bail!("{}:{number}: invalid SHA-256 `{hash}`: expected 64 lowercase hex digits", path.display());
+        if hash.len() != 64
+            || !hash
+                .bytes()
+                .all(|byte| byte.is_ascii_digit() || (b'a'..=b'f').contains(&byte))
+        {
+            bail!(
+                "{}:{number}: invalid SHA-256 `{hash}`: expected 64 lowercase hex digits",
+                path.display()
+            );
         }
         if name.is_empty() || name.contains('/') {
-            bail!("{}:{number}: invalid file name `{name}`: expected a name inside the same directory", path.display());
+            bail!(
+                "{}:{number}: invalid file name `{name}`: expected a name inside the same directory",
+                path.display()
+            );
         }
         if entries.insert(name.to_owned(), hash.to_owned()).is_some() {
             bail!("{}:{number}: `{name}` is listed twice", path.display());
@@ -78,19 +100,30 @@ pub fn parse(path: &Path, text: &str) -> Result<BTreeMap<String, String>> {
 /// and every file in `required` is listed. Returns the listed entries.
 pub fn verify(dir: &Path, required: &[String]) -> Result<BTreeMap<String, String>> {
     let path = dir.join(CHECKSUMS);
-    let text = fs::read_to_string(&path)
-        .with_context(|| format!("cannot read {}: run `cargo pkg snapshot` to write the artifacts and their checksums", path.display()))?;
+    let text = fs::read_to_string(&path).with_context(|| {
+        format!(
+            "cannot read {}: run `cargo pkg snapshot` to write the artifacts and their checksums",
+            path.display()
+        )
+    })?;
     let entries = parse(&path, &text)?;
 
     for name in required {
         if !entries.contains_key(name) {
-            bail!("{} does not list {name}: rebuild the artifacts with `cargo pkg snapshot`", path.display());
+            bail!(
+                "{} does not list {name}: rebuild the artifacts with `cargo pkg snapshot`",
+                path.display()
+            );
         }
     }
     for (name, expected) in &entries {
         let file = dir.join(name);
         if !file.is_file() {
-            bail!("{} is missing, but {} lists it: rebuild the artifacts with `cargo pkg snapshot`", file.display(), path.display());
+            bail!(
+                "{} is missing, but {} lists it: rebuild the artifacts with `cargo pkg snapshot`",
+                file.display(),
+                path.display()
+            );
         }
         let actual = sha256_file(&file)?;
         if &actual != expected {
@@ -127,7 +160,10 @@ mod tests {
     #[test]
     fn sha256_of_known_data() {
         let dir = release_dir();
-        assert_eq!(sha256_file(&dir.path().join("b.deb")).unwrap(), EMPTY_SHA256);
+        assert_eq!(
+            sha256_file(&dir.path().join("b.deb")).unwrap(),
+            EMPTY_SHA256
+        );
         assert_eq!(
             sha256_file(&dir.path().join("a.tar.gz")).unwrap(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -142,14 +178,20 @@ mod tests {
         let text = fs::read_to_string(path).unwrap();
         assert_eq!(
             text,
-            format!("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  a.tar.gz\n{EMPTY_SHA256}  b.deb\n")
+            format!(
+                "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad  a.tar.gz\n{EMPTY_SHA256}  b.deb\n"
+            )
         );
     }
 
     #[test]
     fn verify_accepts_matching_files() {
         let dir = release_dir();
-        write(dir.path(), &[dir.path().join("a.tar.gz"), dir.path().join("b.deb")]).unwrap();
+        write(
+            dir.path(),
+            &[dir.path().join("a.tar.gz"), dir.path().join("b.deb")],
+        )
+        .unwrap();
         let entries = verify(dir.path(), &["a.tar.gz".to_owned()]).unwrap();
         assert_eq!(entries.len(), 2);
     }
@@ -157,7 +199,11 @@ mod tests {
     #[test]
     fn verify_names_changed_file() {
         let dir = release_dir();
-        write(dir.path(), &[dir.path().join("a.tar.gz"), dir.path().join("b.deb")]).unwrap();
+        write(
+            dir.path(),
+            &[dir.path().join("a.tar.gz"), dir.path().join("b.deb")],
+        )
+        .unwrap();
         fs::write(dir.path().join("b.deb"), b"tampered").unwrap();
         let error = verify(dir.path(), &[]).unwrap_err().to_string();
         assert!(error.starts_with("checksum mismatch for "), "{error}");
@@ -168,7 +214,11 @@ mod tests {
     #[test]
     fn verify_names_missing_file() {
         let dir = release_dir();
-        write(dir.path(), &[dir.path().join("a.tar.gz"), dir.path().join("b.deb")]).unwrap();
+        write(
+            dir.path(),
+            &[dir.path().join("a.tar.gz"), dir.path().join("b.deb")],
+        )
+        .unwrap();
         fs::remove_file(dir.path().join("a.tar.gz")).unwrap();
         let error = verify(dir.path(), &[]).unwrap_err().to_string();
         assert!(error.contains("a.tar.gz is missing"), "{error}");
@@ -178,7 +228,9 @@ mod tests {
     fn verify_names_unlisted_artifact() {
         let dir = release_dir();
         write(dir.path(), &[dir.path().join("a.tar.gz")]).unwrap();
-        let error = verify(dir.path(), &["b.deb".to_owned()]).unwrap_err().to_string();
+        let error = verify(dir.path(), &["b.deb".to_owned()])
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("does not list b.deb"), "{error}");
     }
 
@@ -196,9 +248,18 @@ mod tests {
         let cases = [
             ("no-separator", "invalid line"),
             ("abc  file", "invalid SHA-256 `abc`"),
-            (&format!("{}  file", EMPTY_SHA256.to_uppercase()), "invalid SHA-256"),
-            (&format!("{EMPTY_SHA256}  dir/file"), "invalid file name `dir/file`"),
-            (&format!("{EMPTY_SHA256}  f\n{EMPTY_SHA256}  f"), "`f` is listed twice"),
+            (
+                &format!("{}  file", EMPTY_SHA256.to_uppercase()),
+                "invalid SHA-256",
+            ),
+            (
+                &format!("{EMPTY_SHA256}  dir/file"),
+                "invalid file name `dir/file`",
+            ),
+            (
+                &format!("{EMPTY_SHA256}  f\n{EMPTY_SHA256}  f"),
+                "`f` is listed twice",
+            ),
         ];
         for (text, expected) in cases {
             let error = parse(path, text).unwrap_err().to_string();

@@ -27,7 +27,15 @@ pub fn build(project: &Project, target: &Target, out_dir: &Path) -> Result<PathB
     process::output(
         project
             .cargo()
-            .args(["deb", "--no-build", "--no-strip", "--package", PACKAGE, "--target", target.triple])
+            .args([
+                "deb",
+                "--no-build",
+                "--no-strip",
+                "--package",
+                PACKAGE,
+                "--target",
+                target.triple,
+            ])
             .args(["--deb-revision", REVISION, "--output"])
             .arg(&path),
     )?;
@@ -41,7 +49,14 @@ mod tests {
 
     #[test]
     fn install_script_pins_same_cargo_deb() {
-        let script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/install-pkg-deps.sh")).unwrap();
-        assert!(script.contains(&format!("cargo_deb_version={CARGO_DEB_VERSION}\n")), "scripts/install-pkg-deps.sh pins another cargo-deb");
+        let script = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scripts/install-pkg-deps.sh"
+        ))
+        .unwrap();
+        assert!(
+            script.contains(&format!("cargo_deb_version={CARGO_DEB_VERSION}\n")),
+            "scripts/install-pkg-deps.sh pins another cargo-deb"
+        );
     }
 }

@@ -31,7 +31,8 @@ pub fn snapshot(project: &Project) -> Result<()> {
     }
     let out_dir = project.dist_dir();
     if out_dir.exists() {
-        fs::remove_dir_all(&out_dir).with_context(|| format!("cannot remove the old {}", out_dir.display()))?;
+        fs::remove_dir_all(&out_dir)
+            .with_context(|| format!("cannot remove the old {}", out_dir.display()))?;
     }
     fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
     package_all(project, &out_dir)?;

@@ -98,8 +98,15 @@ fn run(task: Task) -> Result<()> {
             Some(target) => windows::dist(&project, &target).map(drop),
             None => dist::dist(&project, &target),
         },
-        Task::Snapshot => dist::snapshot(&project).and_then(|()| windows::add_to_snapshot(&project)),
-        Task::Manifests { version, dir, out } => windows_manifests::render_release(&project, &version, &dir, out.as_deref().unwrap_or(&dir)),
+        Task::Snapshot => {
+            dist::snapshot(&project).and_then(|()| windows::add_to_snapshot(&project))
+        }
+        Task::Manifests { version, dir, out } => windows_manifests::render_release(
+            &project,
+            &version,
+            &dir,
+            out.as_deref().unwrap_or(&dir),
+        ),
         Task::Check { dir } => {
             let packaging = check::run(&project, &dir);
             let windows = windows_check::run(&project, &dir);

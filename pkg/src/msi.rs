@@ -55,12 +55,20 @@ pub fn msi_version(version: &str) -> Result<String> {
     };
 
     let fields: Vec<&str> = release.split('.').collect();
-    ensure!(fields.len() == 3, "version {version:?} is not MAJOR.MINOR.PATCH: set a SemVer version in Cargo.toml");
+    ensure!(
+        fields.len() == 3,
+        "version {version:?} is not MAJOR.MINOR.PATCH: set a SemVer version in Cargo.toml"
+    );
     let limits = [("major", 255u32), ("minor", 255), ("patch", 65535)];
     let mut numbers = Vec::new();
     for (field, (name, limit)) in fields.iter().zip(limits) {
-        let number: u32 = field.parse().with_context(|| format!("the {name} version {field:?} of {version:?} is not a number"))?;
-        ensure!(number <= limit, "the {name} version {number} of {version:?} is above {limit}, the maximum Windows Installer accepts");
+        let number: u32 = field.parse().with_context(|| {
+            format!("the {name} version {field:?} of {version:?} is not a number")
+        })?;
+        ensure!(
+            number <= limit,
+            "the {name} version {number} of {version:?} is above {limit}, the maximum Windows Installer accepts"
+        );
         numbers.push(number.to_string());
     }
 
@@ -69,7 +77,10 @@ pub fn msi_version(version: &str) -> Result<String> {
         let build: u32 = last.parse().map_err(|_| {
             anyhow::anyhow!("pre-release {pre_release:?} of {version:?} does not end in a number: name pre-releases like 1.2.0-rc.1 so the MSI version can be 1.2.0.1")
         })?;
-        ensure!(build <= 65535, "the pre-release number {build} of {version:?} is above 65535, the maximum Windows Installer accepts");
+        ensure!(
+            build <= 65535,
+            "the pre-release number {build} of {version:?} is above 65535, the maximum Windows Installer accepts"
+        );
         numbers.push(build.to_string());
     }
     Ok(numbers.join("."))
@@ -109,12 +120,16 @@ pub struct WxsSource {
 
 /// Parses the WiX source text.
 pub fn parse_wxs(text: &str) -> Result<WxsSource> {
-    let document = roxmltree::Document::parse(text).context("wix/main.wxs is not well-formed XML")?;
+    let document =
+        roxmltree::Document::parse(text).context("wix/main.wxs is not well-formed XML")?;
     let product = document
         .descendants()
         .find(|node| node.has_tag_name("Product"))
         .context("wix/main.wxs has no <Product> element")?;
-    let upgrade_code = product.attribute("UpgradeCode").context("wix/main.wxs: <Product> has no UpgradeCode")?.to_owned();
+    let upgrade_code = product
+        .attribute("UpgradeCode")
+        .context("wix/main.wxs: <Product> has no UpgradeCode")?
+        .to_owned();
 
     let mut removed = Vec::new();
     let mut environment = Vec::new();
@@ -129,13 +144,22 @@ pub fn parse_wxs(text: &str) -> Result<WxsSource> {
                 removed.push(node.range());
             }
             "SetProperty" => {
-                let attribute = |name: &str| node.attribute(name).with_context(|| format!("wix/main.wxs: <SetProperty> has no {name} attribute"));
-                set_properties.push(SetPropertyRow { property: attribute("Id")?.to_owned(), value: attribute("Value")?.to_owned(), after: attribute("After")?.to_owned() });
+                let attribute = |name: &str| {
+                    node.attribute(name).with_context(|| {
+                        format!("wix/main.wxs: <SetProperty> has no {name} attribute")
+                    })
+                };
+                set_properties.push(SetPropertyRow {
+                    property: attribute("Id")?.to_owned(),
+                    value: attribute("Value")?.to_owned(),
+                    after: attribute("After")?.to_owned(),
+                });
                 removed.push(node.range());
             }
             "UI" | "WixVariable" => removed.push(node.range()),
             "MajorUpgrade" => {
-                allow_same_version_upgrades = node.attribute("AllowSameVersionUpgrades") == Some("yes");
+                allow_same_version_upgrades =
+                    node.attribute("AllowSameVersionUpgrades") == Some("yes");
                 upgrade_schedule = node.attribute("Schedule").map(str::to_owned);
             }
             _ => {}
@@ -156,7 +180,14 @@ pub fn parse_wxs(text: &str) -> Result<WxsSource> {
     // wixl resolves file sources as Unix paths; WiX on Windows takes either separator.
     let wixl_text = wixl_text.replace("$(var.CargoTargetBinDir)\\", "$(var.CargoTargetBinDir)/");
 
-    Ok(WxsSource { upgrade_code, environment, set_properties, allow_same_version_upgrades, upgrade_schedule, wixl_text })
+    Ok(WxsSource {
+        upgrade_code,
+        environment,
+        set_properties,
+        allow_same_version_upgrades,
+        upgrade_schedule,
+        wixl_text,
+    })
 }
 
 /// Translates an `<Environment>` element the way WiX 3's compiler does: the
@@ -164,7 +195,10 @@ pub fn parse_wxs(text: &str) -> Result<WxsSource> {
 /// is removed on uninstall, then `*` for the system environment; `Part`
 /// wraps the value in `[~]` with the separator.
 fn environment_row(node: roxmltree::Node) -> Result<EnvironmentRow> {
-    let attribute = |name: &str| node.attribute(name).with_context(|| format!("wix/main.wxs: <Environment> has no {name} attribute"));
+    let attribute = |name: &str| {
+        node.attribute(name)
+            .with_context(|| format!("wix/main.wxs: <Environment> has no {name} attribute"))
+    };
     let id = attribute("Id")?.to_owned();
     let name = attribute("Name")?;
     let value = attribute("Value")?;
@@ -172,25 +206,44 @@ fn environment_row(node: roxmltree::Node) -> Result<EnvironmentRow> {
         .ancestors()
         .find(|ancestor| ancestor.has_tag_name("Component"))
         .and_then(|component| component.attribute("Id"))
-        .with_context(|| format!("wix/main.wxs: <Environment Id='{id}'> is not inside a <Component Id='…'>"))?
+        .with_context(|| {
+            format!("wix/main.wxs: <Environment Id='{id}'> is not inside a <Component Id='…'>")
+        })?
         .to_owned();
 
     let action = match node.attribute("Action").unwrap_or("set") {
         "set" => "=",
         "create" => "+",
         "remove" => "!",
-        other => bail!("wix/main.wxs: <Environment Id='{id}'> has Action='{other}'; use set, create or remove"),
+        other => bail!(
+            "wix/main.wxs: <Environment Id='{id}'> has Action='{other}'; use set, create or remove"
+        ),
     };
-    let uninstall = if node.attribute("Permanent") == Some("yes") { "" } else { "-" };
-    let system = if node.attribute("System") == Some("yes") { "*" } else { "" };
+    let uninstall = if node.attribute("Permanent") == Some("yes") {
+        ""
+    } else {
+        "-"
+    };
+    let system = if node.attribute("System") == Some("yes") {
+        "*"
+    } else {
+        ""
+    };
     let separator = node.attribute("Separator").unwrap_or(";");
     let value = match node.attribute("Part").unwrap_or("all") {
         "all" => value.to_owned(),
         "first" => format!("{value}{separator}[~]"),
         "last" => format!("[~]{separator}{value}"),
-        other => bail!("wix/main.wxs: <Environment Id='{id}'> has Part='{other}'; use all, first or last"),
+        other => bail!(
+            "wix/main.wxs: <Environment Id='{id}'> has Part='{other}'; use all, first or last"
+        ),
     };
-    Ok(EnvironmentRow { id, name: format!("{action}{uninstall}{system}{name}"), value, component })
+    Ok(EnvironmentRow {
+        id,
+        name: format!("{action}{uninstall}{system}{name}"),
+        value,
+        component,
+    })
 }
 
 /// Builds an x64 MSI with wixl from `root/wix/main.wxs`, packaging the
@@ -198,7 +251,8 @@ fn environment_row(node: roxmltree::Node) -> Result<EnvironmentRow> {
 /// compile. `version` is the SemVer version; the MSI gets [`msi_version`].
 pub fn build_with_wixl(root: &Path, exe_dir: &Path, version: &str, output: &Path) -> Result<()> {
     let wxs_path = root.join(WXS);
-    let text = fs::read_to_string(&wxs_path).with_context(|| format!("cannot read {}", wxs_path.display()))?;
+    let text = fs::read_to_string(&wxs_path)
+        .with_context(|| format!("cannot read {}", wxs_path.display()))?;
     let source = parse_wxs(&text)?;
     let msi_version = msi_version(version)?;
 
@@ -209,7 +263,11 @@ pub fn build_with_wixl(root: &Path, exe_dir: &Path, version: &str, output: &Path
         fs::create_dir_all(parent)?;
     }
     // wixl rejects absolute file sources, so the binary folder is given relative to the workspace root.
-    let exe_dir = relative_to(&fs::canonicalize(exe_dir).with_context(|| format!("{} does not exist", exe_dir.display()))?, &fs::canonicalize(root)?)?;
+    let exe_dir = relative_to(
+        &fs::canonicalize(exe_dir)
+            .with_context(|| format!("{} does not exist", exe_dir.display()))?,
+        &fs::canonicalize(root)?,
+    )?;
     let _ = fs::remove_file(output);
 
     let captured = process::output_unchecked(
@@ -225,7 +283,12 @@ pub fn build_with_wixl(root: &Path, exe_dir: &Path, version: &str, output: &Path
     )?;
     // wixl warns about attributes it ignores (KeyPath, Schedule…) and still exits 0 on real errors such as a missing file.
     if !captured.status.success() || !output.is_file() {
-        bail!("wixl failed to build {} from {}:\n{}", output.display(), wxs_path.display(), String::from_utf8_lossy(&captured.stderr).trim());
+        bail!(
+            "wixl failed to build {} from {}:\n{}",
+            output.display(),
+            wxs_path.display(),
+            String::from_utf8_lossy(&captured.stderr).trim()
+        );
     }
 
     add_missing_rows(output, &source, work.path())
@@ -234,23 +297,47 @@ pub fn build_with_wixl(root: &Path, exe_dir: &Path, version: &str, output: &Path
 /// Adds the rows of [`WxsSource`] that wixl left out.
 fn add_missing_rows(msi: &Path, source: &WxsSource, work: &Path) -> Result<()> {
     if !source.environment.is_empty() {
-        let mut idt = String::from("Environment\tName\tValue\tComponent_\r\ns72\tl255\tL255\ts72\r\nEnvironment\tEnvironment\r\n");
+        let mut idt = String::from(
+            "Environment\tName\tValue\tComponent_\r\ns72\tl255\tL255\ts72\r\nEnvironment\tEnvironment\r\n",
+        );
         for row in &source.environment {
-            writeln!(idt, "{}\t{}\t{}\t{}\r", row.id, row.name, row.value, row.component)?;
+            writeln!(
+                idt,
+                "{}\t{}\t{}\t{}\r",
+                row.id, row.name, row.value, row.component
+            )?;
         }
         import_table(msi, work, "Environment", &idt)?;
-        insert_action(msi, "InstallExecuteSequence", "RemoveEnvironmentStrings", REMOVE_ENVIRONMENT_STRINGS_SEQUENCE)?;
-        insert_action(msi, "InstallExecuteSequence", "WriteEnvironmentStrings", WRITE_ENVIRONMENT_STRINGS_SEQUENCE)?;
+        insert_action(
+            msi,
+            "InstallExecuteSequence",
+            "RemoveEnvironmentStrings",
+            REMOVE_ENVIRONMENT_STRINGS_SEQUENCE,
+        )?;
+        insert_action(
+            msi,
+            "InstallExecuteSequence",
+            "WriteEnvironmentStrings",
+            WRITE_ENVIRONMENT_STRINGS_SEQUENCE,
+        )?;
     }
 
     for row in &source.set_properties {
         let action = format!("Set{}", row.property);
         query(
             msi,
-            &format!("INSERT INTO `CustomAction` (`Action`, `Type`, `Source`, `Target`) VALUES ('{action}', 51, '{}', '{}')", row.property, row.value),
+            &format!(
+                "INSERT INTO `CustomAction` (`Action`, `Type`, `Source`, `Target`) VALUES ('{action}', 51, '{}', '{}')",
+                row.property, row.value
+            ),
         )?;
         for table in ["InstallExecuteSequence", "InstallUISequence"] {
-            let after = sequence_of(msi, table, &row.after)?.with_context(|| format!("wix/main.wxs: <SetProperty Id='{}'> runs after {}, which {table} lacks", row.property, row.after))?;
+            let after = sequence_of(msi, table, &row.after)?.with_context(|| {
+                format!(
+                    "wix/main.wxs: <SetProperty Id='{}'> runs after {}, which {table} lacks",
+                    row.property, row.after
+                )
+            })?;
             insert_action(msi, table, &action, after + 1)?;
         }
     }
@@ -258,11 +345,17 @@ fn add_missing_rows(msi: &Path, source: &WxsSource, work: &Path) -> Result<()> {
     if source.allow_same_version_upgrades {
         let table = export_table(msi, "Upgrade")?;
         let mut lines: Vec<String> = table.lines().map(str::to_owned).collect();
-        ensure!(lines.len() > 3, "wixl wrote no Upgrade rows for <MajorUpgrade> in {}", msi.display());
+        ensure!(
+            lines.len() > 3,
+            "wixl wrote no Upgrade rows for <MajorUpgrade> in {}",
+            msi.display()
+        );
         for line in lines.iter_mut().skip(3) {
             let mut columns: Vec<String> = line.split('\t').map(str::to_owned).collect();
             if columns.len() == 7 && columns[6] == "WIX_UPGRADE_DETECTED" {
-                let attributes: u32 = columns[4].parse().with_context(|| format!("Upgrade row with non-numeric Attributes: {line}"))?;
+                let attributes: u32 = columns[4]
+                    .parse()
+                    .with_context(|| format!("Upgrade row with non-numeric Attributes: {line}"))?;
                 columns[4] = (attributes | VERSION_MAX_INCLUSIVE).to_string();
                 *line = columns.join("\t");
             }
@@ -273,8 +366,15 @@ fn add_missing_rows(msi: &Path, source: &WxsSource, work: &Path) -> Result<()> {
     }
 
     if source.upgrade_schedule.as_deref() == Some("afterInstallInitialize") {
-        let initialize = sequence_of(msi, "InstallExecuteSequence", "InstallInitialize")?.context("the MSI has no InstallInitialize action")?;
-        query(msi, &format!("UPDATE `InstallExecuteSequence` SET `Sequence` = {} WHERE `Action` = 'RemoveExistingProducts'", initialize + 1))?;
+        let initialize = sequence_of(msi, "InstallExecuteSequence", "InstallInitialize")?
+            .context("the MSI has no InstallInitialize action")?;
+        query(
+            msi,
+            &format!(
+                "UPDATE `InstallExecuteSequence` SET `Sequence` = {} WHERE `Action` = 'RemoveExistingProducts'",
+                initialize + 1
+            ),
+        )?;
     }
     Ok(())
 }
@@ -290,14 +390,19 @@ fn query(msi: &Path, sql: &str) -> Result<()> {
 }
 
 fn insert_action(msi: &Path, table: &str, action: &str, sequence: u32) -> Result<()> {
-    query(msi, &format!("INSERT INTO `{table}` (`Action`, `Sequence`) VALUES ('{action}', {sequence})"))
+    query(
+        msi,
+        &format!("INSERT INTO `{table}` (`Action`, `Sequence`) VALUES ('{action}', {sequence})"),
+    )
 }
 
 fn sequence_of(msi: &Path, table: &str, action: &str) -> Result<Option<u32>> {
     let text = export_table(msi, table)?;
     Ok(text.lines().skip(3).find_map(|line| {
         let columns: Vec<&str> = line.split('\t').collect();
-        (columns.first() == Some(&action)).then(|| columns.last()?.trim().parse().ok()).flatten()
+        (columns.first() == Some(&action))
+            .then(|| columns.last()?.trim().parse().ok())
+            .flatten()
     }))
 }
 
@@ -327,7 +432,9 @@ fn relative_to(path: &Path, base: &Path) -> Result<PathBuf> {
     let mut ancestor = base;
     loop {
         up.push("..");
-        ancestor = ancestor.parent().with_context(|| format!("{} and {} share no folder", path.display(), base.display()))?;
+        ancestor = ancestor.parent().with_context(|| {
+            format!("{} and {} share no folder", path.display(), base.display())
+        })?;
         if let Ok(rest) = path.strip_prefix(ancestor) {
             return Ok(up.join(rest));
         }
@@ -369,14 +476,37 @@ mod tests {
         assert_eq!(path.name, "=-*PATH");
         assert_eq!(path.value, "[~];[Bin]");
         assert_eq!(path.component, "Path");
-        assert_eq!(source.set_properties, [SetPropertyRow { property: "ARPINSTALLLOCATION".into(), value: "[APPLICATIONFOLDER]".into(), after: "CostFinalize".into() }]);
+        assert_eq!(
+            source.set_properties,
+            [SetPropertyRow {
+                property: "ARPINSTALLLOCATION".into(),
+                value: "[APPLICATIONFOLDER]".into(),
+                after: "CostFinalize".into()
+            }]
+        );
         assert!(source.allow_same_version_upgrades);
-        assert_eq!(source.upgrade_schedule.as_deref(), Some("afterInstallInitialize"));
+        assert_eq!(
+            source.upgrade_schedule.as_deref(),
+            Some("afterInstallInitialize")
+        );
 
-        for element in ["<Environment", "<SetProperty", "<UI>", "<UIRef", "<WixVariable"] {
-            assert!(!source.wixl_text.contains(element), "{element} left in the wixl source");
+        for element in [
+            "<Environment",
+            "<SetProperty",
+            "<UI>",
+            "<UIRef",
+            "<WixVariable",
+        ] {
+            assert!(
+                !source.wixl_text.contains(element),
+                "{element} left in the wixl source"
+            );
         }
-        assert!(source.wixl_text.contains("$(var.CargoTargetBinDir)/docker-credential-atcr.exe"));
+        assert!(
+            source
+                .wixl_text
+                .contains("$(var.CargoTargetBinDir)/docker-credential-atcr.exe")
+        );
         roxmltree::Document::parse(&source.wixl_text).expect("the wixl source stays well-formed");
     }
 
@@ -390,7 +520,13 @@ mod tests {
 
     #[test]
     fn relative_path_climbs_out_of_base() {
-        assert_eq!(relative_to(Path::new("/a/b/c"), Path::new("/a")).unwrap(), Path::new("b/c"));
-        assert_eq!(relative_to(Path::new("/x/y"), Path::new("/a/b")).unwrap(), Path::new("../../x/y"));
+        assert_eq!(
+            relative_to(Path::new("/a/b/c"), Path::new("/a")).unwrap(),
+            Path::new("b/c")
+        );
+        assert_eq!(
+            relative_to(Path::new("/x/y"), Path::new("/a/b")).unwrap(),
+            Path::new("../../x/y")
+        );
     }
 }

@@ -46,21 +46,42 @@ mod tests {
     #[test]
     fn x86_64_names() {
         let target = LINUX[0];
-        assert_eq!(archive("1.2.3", &target), "docker-credential-atcr_1.2.3_Linux_x86_64.tar.gz");
-        assert_eq!(deb("1.2.3", &target), "docker-credential-atcr_1.2.3-1_amd64.deb");
-        assert_eq!(rpm("1.2.3", &target), "docker-credential-atcr-1.2.3-1.x86_64.rpm");
+        assert_eq!(
+            archive("1.2.3", &target),
+            "docker-credential-atcr_1.2.3_Linux_x86_64.tar.gz"
+        );
+        assert_eq!(
+            deb("1.2.3", &target),
+            "docker-credential-atcr_1.2.3-1_amd64.deb"
+        );
+        assert_eq!(
+            rpm("1.2.3", &target),
+            "docker-credential-atcr-1.2.3-1.x86_64.rpm"
+        );
     }
 
     #[test]
     fn aarch64_names() {
         let target = LINUX[1];
-        assert_eq!(archive("0.1.0", &target), "docker-credential-atcr_0.1.0_Linux_arm64.tar.gz");
-        assert_eq!(deb("0.1.0", &target), "docker-credential-atcr_0.1.0-1_arm64.deb");
-        assert_eq!(rpm("0.1.0", &target), "docker-credential-atcr-0.1.0-1.aarch64.rpm");
+        assert_eq!(
+            archive("0.1.0", &target),
+            "docker-credential-atcr_0.1.0_Linux_arm64.tar.gz"
+        );
+        assert_eq!(
+            deb("0.1.0", &target),
+            "docker-credential-atcr_0.1.0-1_arm64.deb"
+        );
+        assert_eq!(
+            rpm("0.1.0", &target),
+            "docker-credential-atcr-0.1.0-1.aarch64.rpm"
+        );
     }
 
     #[test]
     fn source_tarball_name() {
-        assert_eq!(source_tarball("0.1.0"), "docker-credential-atcr-0.1.0.tar.gz");
+        assert_eq!(
+            source_tarball("0.1.0"),
+            "docker-credential-atcr-0.1.0.tar.gz"
+        );
     }
 }

@@ -15,10 +15,11 @@ use anyhow::{Context, Result, bail};
 /// fails when it cannot start or exits non-zero.
 pub fn run(command: &mut Command) -> Result<()> {
     let line = describe(command);
-    let status = command
-        .stdin(Stdio::null())
-        .status()
-        .with_context(|| format!("failed to start `{line}`: is it installed? scripts/install-pkg-deps.sh installs it"))?;
+    let status = command.stdin(Stdio::null()).status().with_context(|| {
+        format!(
+            "failed to start `{line}`: is it installed? scripts/install-pkg-deps.sh installs it"
+        )
+    })?;
     if !status.success() {
         bail!("`{line}` failed with {status}");
     }
@@ -45,16 +46,18 @@ pub fn output(command: &mut Command) -> Result<Output> {
 /// fails only when it cannot start.
 pub fn output_unchecked(command: &mut Command) -> Result<Output> {
     let line = describe(command);
-    command
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("failed to start `{line}`: is it installed? scripts/install-pkg-deps.sh installs it"))
+    command.stdin(Stdio::null()).output().with_context(|| {
+        format!(
+            "failed to start `{line}`: is it installed? scripts/install-pkg-deps.sh installs it"
+        )
+    })
 }
 
 /// Runs `command` and returns its stdout as trimmed UTF-8 text.
 pub fn stdout_text(command: &mut Command) -> Result<String> {
     let captured = output(command)?;
-    let text = String::from_utf8(captured.stdout).with_context(|| format!("`{}` printed invalid UTF-8", describe(command)))?;
+    let text = String::from_utf8(captured.stdout)
+        .with_context(|| format!("`{}` printed invalid UTF-8", describe(command)))?;
     Ok(text.trim().to_owned())
 }
 
@@ -76,7 +79,9 @@ pub fn require_version(program: &str, version: &str) -> Result<()> {
     require_program(program, "run scripts/install-pkg-deps.sh to install it")?;
     let printed = stdout_text(Command::new(program).arg("--version"))?;
     if printed.split_whitespace().nth(1) != Some(version) {
-        bail!("`{program} --version` prints `{printed}`, but cargo pkg needs {version}: run scripts/install-pkg-deps.sh");
+        bail!(
+            "`{program} --version` prints `{printed}`, but cargo pkg needs {version}: run scripts/install-pkg-deps.sh"
+        );
     }
     Ok(())
 }
@@ -90,7 +95,11 @@ pub fn describe(command: &Command) -> String {
 
 fn quote(arg: &OsStr) -> String {
     let text = arg.to_string_lossy();
-    if !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c)) {
+    if !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@+%".contains(c))
+    {
         text.into_owned()
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
@@ -99,7 +108,9 @@ fn quote(arg: &OsStr) -> String {
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata().map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0).unwrap_or(false)
+    path.metadata()
+        .map(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -115,14 +126,21 @@ mod tests {
 
     #[test]
     fn failing_command_names_itself() {
-        let error = output(Command::new("sh").args(["-c", "echo broken >&2; exit 3"])).unwrap_err().to_string();
-        assert!(error.contains("`sh -c 'echo broken >&2; exit 3'` failed"), "{error}");
+        let error = output(Command::new("sh").args(["-c", "echo broken >&2; exit 3"]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("`sh -c 'echo broken >&2; exit 3'` failed"),
+            "{error}"
+        );
         assert!(error.contains("broken"), "{error}");
     }
 
     #[test]
     fn missing_program_is_named() {
-        let error = require_program("no-such-tool-atcr", "install it").unwrap_err().to_string();
+        let error = require_program("no-such-tool-atcr", "install it")
+            .unwrap_err()
+            .to_string();
         assert_eq!(error, "`no-such-tool-atcr` not found on PATH: install it");
     }
 }

@@ -47,10 +47,23 @@ struct MetadataPackage {
 impl Project {
     /// Reads the workspace layout from `cargo metadata`, run in the current directory.
     pub fn discover() -> Result<Self> {
-        let json = process::output(Command::new(cargo()).args(["metadata", "--format-version=1", "--no-deps"]))?.stdout;
-        let metadata: Metadata = serde_json::from_slice(&json).context("cannot parse the output of `cargo metadata`")?;
-        let Some(helper) = metadata.packages.iter().find(|package| package.name == PACKAGE) else {
-            bail!("the workspace at {} has no package named {PACKAGE}", metadata.workspace_root.display());
+        let json = process::output(Command::new(cargo()).args([
+            "metadata",
+            "--format-version=1",
+            "--no-deps",
+        ]))?
+        .stdout;
+        let metadata: Metadata =
+            serde_json::from_slice(&json).context("cannot parse the output of `cargo metadata`")?;
+        let Some(helper) = metadata
+            .packages
+            .iter()
+            .find(|package| package.name == PACKAGE)
+        else {
+            bail!(
+                "the workspace at {} has no package named {PACKAGE}",
+                metadata.workspace_root.display()
+            );
         };
 
         let root = metadata.workspace_root;
@@ -83,7 +96,9 @@ impl Project {
     /// Creates a command that runs in the workspace root with `SOURCE_DATE_EPOCH` set.
     pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
         let mut command = Command::new(program);
-        command.current_dir(&self.root).env("SOURCE_DATE_EPOCH", self.source_date_epoch.to_string());
+        command
+            .current_dir(&self.root)
+            .env("SOURCE_DATE_EPOCH", self.source_date_epoch.to_string());
         command
     }
 
@@ -100,7 +115,9 @@ impl Project {
 
 /// Returns the cargo that started this process, so `cargo +toolchain pkg` stays on that toolchain.
 fn cargo() -> PathBuf {
-    std::env::var_os("CARGO").map(PathBuf::from).unwrap_or_else(|| "cargo".into())
+    std::env::var_os("CARGO")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| "cargo".into())
 }
 
 fn source_date_epoch(root: &Path) -> Result<u64> {
@@ -121,11 +138,20 @@ pub fn parse_epoch(text: &str) -> Result<u64> {
 }
 
 fn commit(root: &Path) -> Result<String> {
-    if let Some(commit) = std::env::var("ATCR_BUILD_COMMIT").ok().filter(|value| !value.is_empty()) {
+    if let Some(commit) = std::env::var("ATCR_BUILD_COMMIT")
+        .ok()
+        .filter(|value| !value.is_empty())
+    {
         return Ok(commit);
     }
-    process::stdout_text(Command::new("git").current_dir(root).args(["rev-parse", "--short=12", "HEAD"]))
-        .context("cannot read the HEAD commit: run cargo pkg in a git checkout or set ATCR_BUILD_COMMIT")
+    process::stdout_text(Command::new("git").current_dir(root).args([
+        "rev-parse",
+        "--short=12",
+        "HEAD",
+    ]))
+    .context(
+        "cannot read the HEAD commit: run cargo pkg in a git checkout or set ATCR_BUILD_COMMIT",
+    )
 }
 
 /// Formats seconds since 1970 as a `YYYY-MM-DD` UTC date, with the days-to-civil
@@ -134,11 +160,16 @@ pub fn civil_date(epoch: u64) -> String {
     let days = (epoch / 86_400) as i64 + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     format!("{year:04}-{month:02}-{day:02}")
 }
@@ -158,7 +189,10 @@ mod tests {
     #[test]
     fn epoch_rejects_text() {
         let error = parse_epoch("yesterday").unwrap_err().to_string();
-        assert!(error.contains("invalid SOURCE_DATE_EPOCH `yesterday`"), "{error}");
+        assert!(
+            error.contains("invalid SOURCE_DATE_EPOCH `yesterday`"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -42,8 +42,15 @@ mod tests {
 
     #[test]
     fn install_script_pins_same_generate_rpm() {
-        let script = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/install-pkg-deps.sh")).unwrap();
+        let script = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scripts/install-pkg-deps.sh"
+        ))
+        .unwrap();
         let pin = format!("cargo_generate_rpm_version={CARGO_GENERATE_RPM_VERSION}\n");
-        assert!(script.contains(&pin), "scripts/install-pkg-deps.sh pins another cargo-generate-rpm");
+        assert!(
+            script.contains(&pin),
+            "scripts/install-pkg-deps.sh pins another cargo-generate-rpm"
+        );
     }
 }

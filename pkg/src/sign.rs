@@ -31,19 +31,36 @@ pub struct Signer {
 impl Signer {
     /// Reads the signing settings from the environment; `None` when signing is off.
     pub fn from_env() -> Result<Option<Signer>> {
-        let Some(pkcs12) = std::env::var_os(PKCS12_VARIABLE).filter(|value| !value.is_empty()) else { return Ok(None) };
+        let Some(pkcs12) = std::env::var_os(PKCS12_VARIABLE).filter(|value| !value.is_empty())
+        else {
+            return Ok(None);
+        };
         let pkcs12 = PathBuf::from(pkcs12);
         if !pkcs12.is_file() {
-            bail!("{PKCS12_VARIABLE} names {}, which does not exist: point it at the code-signing PKCS#12 file or unset it", pkcs12.display());
+            bail!(
+                "{PKCS12_VARIABLE} names {}, which does not exist: point it at the code-signing PKCS#12 file or unset it",
+                pkcs12.display()
+            );
         }
-        let password_file = std::env::var_os(PASSWORD_FILE_VARIABLE).filter(|value| !value.is_empty()).map(PathBuf::from);
+        let password_file = std::env::var_os(PASSWORD_FILE_VARIABLE)
+            .filter(|value| !value.is_empty())
+            .map(PathBuf::from);
         if let Some(file) = &password_file
             && !file.is_file()
         {
-            bail!("{PASSWORD_FILE_VARIABLE} names {}, which does not exist", file.display());
+            bail!(
+                "{PASSWORD_FILE_VARIABLE} names {}, which does not exist",
+                file.display()
+            );
         }
-        let timestamp_url = std::env::var(TIMESTAMP_VARIABLE).ok().filter(|value| !value.is_empty());
-        Ok(Some(Signer { pkcs12, password_file, timestamp_url }))
+        let timestamp_url = std::env::var(TIMESTAMP_VARIABLE)
+            .ok()
+            .filter(|value| !value.is_empty());
+        Ok(Some(Signer {
+            pkcs12,
+            password_file,
+            timestamp_url,
+        }))
     }
 
     /// Signs `file` (an .exe or an .msi) and replaces it with the signed copy.
@@ -56,14 +73,23 @@ impl Signer {
         if let Some(password_file) = &self.password_file {
             command.arg("-readpass").arg(password_file);
         }
-        command.args(["-h", "sha256", "-n", "docker-credential-atcr", "-i", "https://github.com/atcr-io/docker-credential-atcr"]);
+        command.args([
+            "-h",
+            "sha256",
+            "-n",
+            "docker-credential-atcr",
+            "-i",
+            "https://github.com/atcr-io/docker-credential-atcr",
+        ]);
         if let Some(url) = &self.timestamp_url {
             command.arg("-ts").arg(url);
         }
         command.arg("-in").arg(file).arg("-out").arg(&signed);
-        process::output(&mut command).with_context(|| format!("cannot sign {} with osslsigncode", file.display()))?;
+        process::output(&mut command)
+            .with_context(|| format!("cannot sign {} with osslsigncode", file.display()))?;
 
-        fs::rename(&signed, file).with_context(|| format!("cannot replace {} with its signed copy", file.display()))?;
+        fs::rename(&signed, file)
+            .with_context(|| format!("cannot replace {} with its signed copy", file.display()))?;
         eprintln!("signed {}", file.display());
         Ok(())
     }
@@ -72,7 +98,14 @@ impl Signer {
 /// Runs `osslsigncode verify` on `file` against the CA certificates in
 /// `ca_file` and fails unless the signature verifies.
 pub fn verify(file: &Path, ca_file: &Path) -> Result<()> {
-    let output = process::output_unchecked(Command::new("osslsigncode").arg("verify").arg("-CAfile").arg(ca_file).arg("-in").arg(file))?;
+    let output = process::output_unchecked(
+        Command::new("osslsigncode")
+            .arg("verify")
+            .arg("-CAfile")
+            .arg(ca_file)
+            .arg("-in")
+            .arg(file),
+    )?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() || !stdout.contains("Signature verification: ok") {
         bail!(

@@ -19,7 +19,14 @@ use crate::project::Project;
 /// Writes the source tarball of HEAD into `out_dir` and returns its path.
 pub fn write(project: &Project, out_dir: &Path) -> Result<PathBuf> {
     let prefix = format!("{PACKAGE}-{}/", project.version);
-    let tar = process::output(project.command("git").args(["archive", "--format=tar", "--prefix", &prefix, "HEAD"]))?.stdout;
+    let tar = process::output(project.command("git").args([
+        "archive",
+        "--format=tar",
+        "--prefix",
+        &prefix,
+        "HEAD",
+    ]))?
+    .stdout;
 
     let path = out_dir.join(names::source_tarball(&project.version));
     fs::write(&path, gzip(&tar)?).with_context(|| format!("cannot write {}", path.display()))?;

@@ -50,7 +50,10 @@ pub fn linux(triple: &str) -> Result<Target> {
         return Ok(*target);
     }
     let known: Vec<&str> = LINUX.iter().map(|target| target.triple).collect();
-    bail!("unknown target `{triple}`: expected one of {}", known.join(", "))
+    bail!(
+        "unknown target `{triple}`: expected one of {}",
+        known.join(", ")
+    )
 }
 
 impl Target {
@@ -80,7 +83,10 @@ mod tests {
     #[test]
     fn unknown_triple_is_named() {
         let error = linux("sparc-sun-solaris").unwrap_err().to_string();
-        assert!(error.starts_with("unknown target `sparc-sun-solaris`"), "{error}");
+        assert!(
+            error.starts_with("unknown target `sparc-sun-solaris`"),
+            "{error}"
+        );
         assert!(error.contains("x86_64-unknown-linux-musl"), "{error}");
     }
 }

@@ -29,7 +29,9 @@ impl Runner {
         if !is_root() {
             return Ok(Runner { user: None });
         }
-        let exists = process::output_unchecked(Command::new("id").args(["-u", BUILD_USER]))?.status.success();
+        let exists = process::output_unchecked(Command::new("id").args(["-u", BUILD_USER]))?
+            .status
+            .success();
         if !exists {
             eprintln!("creating the system user {BUILD_USER} to run makepkg");
             process::output(Command::new("useradd").args([
@@ -42,7 +44,9 @@ impl Runner {
                 BUILD_USER,
             ]))?;
         }
-        Ok(Runner { user: Some(BUILD_USER) })
+        Ok(Runner {
+            user: Some(BUILD_USER),
+        })
     }
 
     /// Creates a command for `program` that runs as the unprivileged user in `dir`.
@@ -62,7 +66,11 @@ impl Runner {
     /// Gives the unprivileged user `dir` and everything below it.
     pub fn own(&self, dir: &Path) -> Result<()> {
         if let Some(user) = self.user {
-            process::output(Command::new("chown").args(["-R", &format!("{user}:")]).arg(dir))?;
+            process::output(
+                Command::new("chown")
+                    .args(["-R", &format!("{user}:")])
+                    .arg(dir),
+            )?;
         }
         Ok(())
     }

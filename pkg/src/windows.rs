@@ -42,9 +42,24 @@ pub struct WindowsTarget {
 /// Every Windows target that `cargo pkg` builds: the two release targets and the
 /// MinGW build that Linux machines test.
 pub const WINDOWS: [WindowsTarget; 3] = [
-    WindowsTarget { triple: "x86_64-pc-windows-msvc", archive_arch: "x86_64", msi_arch: "x86_64", wix_arch: "x64" },
-    WindowsTarget { triple: "aarch64-pc-windows-msvc", archive_arch: "arm64", msi_arch: "aarch64", wix_arch: "arm64" },
-    WindowsTarget { triple: "x86_64-pc-windows-gnu", archive_arch: "x86_64", msi_arch: "x86_64", wix_arch: "x64" },
+    WindowsTarget {
+        triple: "x86_64-pc-windows-msvc",
+        archive_arch: "x86_64",
+        msi_arch: "x86_64",
+        wix_arch: "x64",
+    },
+    WindowsTarget {
+        triple: "aarch64-pc-windows-msvc",
+        archive_arch: "arm64",
+        msi_arch: "aarch64",
+        wix_arch: "arm64",
+    },
+    WindowsTarget {
+        triple: "x86_64-pc-windows-gnu",
+        archive_arch: "x86_64",
+        msi_arch: "x86_64",
+        wix_arch: "x64",
+    },
 ];
 
 /// The target that Linux machines build and test under wine.
@@ -52,7 +67,10 @@ pub const TEST_TARGET: WindowsTarget = WINDOWS[2];
 
 /// Looks up a Windows target by its triple; `None` for any other triple.
 pub fn target(triple: &str) -> Option<WindowsTarget> {
-    WINDOWS.iter().copied().find(|target| target.triple == triple)
+    WINDOWS
+        .iter()
+        .copied()
+        .find(|target| target.triple == triple)
 }
 
 /// Returns the release zip's file name.
@@ -67,12 +85,17 @@ pub fn msi_name(version: &str, target: &WindowsTarget) -> String {
 
 /// Returns the path of the .exe that `cargo build --release --target` writes.
 pub fn exe_path(project: &Project, target: &WindowsTarget) -> PathBuf {
-    project.release_dir(target.triple).join(format!("{PACKAGE}.exe"))
+    project
+        .release_dir(target.triple)
+        .join(format!("{PACKAGE}.exe"))
 }
 
 /// Opens the wine prefix that `cargo pkg` uses, under the target directory.
 pub fn wine_prefix(project: &Project) -> Result<WinePrefix> {
-    WinePrefix::open(&project.target_dir.join("pkg-wine"), &project.root.join("tests/wine/bcryptprimitives.c"))
+    WinePrefix::open(
+        &project.target_dir.join("pkg-wine"),
+        &project.root.join("tests/wine/bcryptprimitives.c"),
+    )
 }
 
 /// `cargo pkg dist --target <windows triple>`: builds the .exe and writes
@@ -88,7 +111,10 @@ pub fn dist(project: &Project, target: &WindowsTarget) -> Result<Vec<PathBuf>> {
 /// filled, and rewrites `checksums.txt` over every artifact it lists.
 pub fn add_to_snapshot(project: &Project) -> Result<()> {
     let out_dir = project.dist_dir();
-    let listed = checksums::parse(&out_dir.join(crate::names::CHECKSUMS), &fs::read_to_string(out_dir.join(crate::names::CHECKSUMS))?)?;
+    let listed = checksums::parse(
+        &out_dir.join(crate::names::CHECKSUMS),
+        &fs::read_to_string(out_dir.join(crate::names::CHECKSUMS))?,
+    )?;
     build(project, &TEST_TARGET)?;
     let mut artifacts: Vec<PathBuf> = listed.keys().map(|name| out_dir.join(name)).collect();
     for artifact in package(project, &TEST_TARGET, &out_dir)? {
@@ -98,20 +124,39 @@ pub fn add_to_snapshot(project: &Project) -> Result<()> {
     }
     checksums::write(&out_dir, &artifacts)?;
     let date = crate::project::civil_date(project.source_date_epoch);
-    crate::windows_manifests::render_all(&project.root, &project.version, &date, &out_dir, &out_dir)?;
+    crate::windows_manifests::render_all(
+        &project.root,
+        &project.version,
+        &date,
+        &out_dir,
+        &out_dir,
+    )?;
     Ok(())
 }
 
 /// Builds the release .exe of `target` and signs it when a certificate is configured.
 pub fn build(project: &Project, target: &WindowsTarget) -> Result<PathBuf> {
     require_rust_target(project, target)?;
-    eprintln!("building {PACKAGE} {} for {}", project.version, target.triple);
+    eprintln!(
+        "building {PACKAGE} {} for {}",
+        project.version, target.triple
+    );
     let mut cargo = project.cargo();
-    cargo.args(["build", "--release", "--locked", "--package", PACKAGE, "--target", target.triple]);
+    cargo.args([
+        "build",
+        "--release",
+        "--locked",
+        "--package",
+        PACKAGE,
+        "--target",
+        target.triple,
+    ]);
     if *target == TEST_TARGET {
         // The MinGW build is only tested, never released, so it skips the release profile's
         // single-unit LTO, which takes most of the build time on a 2-core CI machine.
-        cargo.env("CARGO_PROFILE_RELEASE_LTO", "off").env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
+        cargo
+            .env("CARGO_PROFILE_RELEASE_LTO", "off")
+            .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "16");
     }
     process::run(&mut cargo)?;
     let exe = exe_path(project, target);
@@ -128,11 +173,20 @@ pub fn build(project: &Project, target: &WindowsTarget) -> Result<PathBuf> {
 pub fn package(project: &Project, target: &WindowsTarget, out_dir: &Path) -> Result<Vec<PathBuf>> {
     let exe = exe_path(project, target);
     if !exe.is_file() {
-        bail!("{} is missing: run `cargo pkg dist --target {}` first", exe.display(), target.triple);
+        bail!(
+            "{} is missing: run `cargo pkg dist --target {}` first",
+            exe.display(),
+            target.triple
+        );
     }
     let assets_dir = generate_assets(project, target, exe.clone())?;
     let zip = out_dir.join(zip_name(&project.version, target));
-    write_zip(&zip, &zip_entries(project, &exe, &assets_dir), project.source_date_epoch).with_context(|| format!("cannot write {}", zip.display()))?;
+    write_zip(
+        &zip,
+        &zip_entries(project, &exe, &assets_dir),
+        project.source_date_epoch,
+    )
+    .with_context(|| format!("cannot write {}", zip.display()))?;
     eprintln!("wrote {}", zip.display());
 
     let msi = out_dir.join(msi_name(&project.version, target));
@@ -154,14 +208,26 @@ fn build_msi(project: &Project, target: &WindowsTarget, exe: &Path, output: &Pat
             project
                 .command("cargo")
                 .current_dir(&project.root)
-                .args(["wix", "--no-build", "--nocapture", "--package", PACKAGE, "--target", target.triple, "--output"])
+                .args([
+                    "wix",
+                    "--no-build",
+                    "--nocapture",
+                    "--package",
+                    PACKAGE,
+                    "--target",
+                    target.triple,
+                    "--output",
+                ])
                 .arg(output)
                 .arg("--compiler-arg")
                 .arg(format!("-dMsiVersion={msi_version}")),
         );
     }
     if target.wix_arch != "x64" {
-        bail!("wixl builds x64 MSIs only; build the {} MSI with cargo-wix on Windows", target.triple);
+        bail!(
+            "wixl builds x64 MSIs only; build the {} MSI with cargo-wix on Windows",
+            target.triple
+        );
     }
     msi::build_with_wixl(&project.root, exe_dir, &project.version, output)
 }
@@ -176,7 +242,8 @@ fn generate_assets(project: &Project, target: &WindowsTarget, exe: PathBuf) -> R
     let man = run(&["man"]).context("cannot generate the man page")?;
     write_nonempty(&dir.join(MAN_PAGE), &man)?;
     for (shell, file_name) in COMPLETIONS {
-        let script = run(&["completions", shell]).with_context(|| format!("cannot generate the {shell} completions"))?;
+        let script = run(&["completions", shell])
+            .with_context(|| format!("cannot generate the {shell} completions"))?;
         write_nonempty(&dir.join("completions").join(file_name), &script)?;
     }
     Ok(dir)
@@ -185,14 +252,28 @@ fn generate_assets(project: &Project, target: &WindowsTarget, exe: PathBuf) -> R
 /// Returns a function that runs the built .exe with arguments and returns its stdout.
 fn runner(project: &Project, exe: PathBuf) -> Result<Box<dyn Fn(&[&str]) -> Result<Vec<u8>>>> {
     if cfg!(windows) {
-        return Ok(Box::new(move |args| Ok(process::output(std::process::Command::new(&exe).args(args))?.stdout)));
+        return Ok(Box::new(move |args| {
+            Ok(process::output(std::process::Command::new(&exe).args(args))?.stdout)
+        }));
     }
     let prefix = wine_prefix(project)?;
     let workdir = tempfile::tempdir()?;
     Ok(Box::new(move |args| {
-        let run = prefix.run(exe.as_os_str(), args, &[], b"", workdir.path(), Duration::from_secs(60))?;
+        let run = prefix.run(
+            exe.as_os_str(),
+            args,
+            &[],
+            b"",
+            workdir.path(),
+            Duration::from_secs(60),
+        )?;
         if run.status != Some(0) {
-            bail!("`{} {}` under wine failed: {}", exe.display(), args.join(" "), run.describe());
+            bail!(
+                "`{} {}` under wine failed: {}",
+                exe.display(),
+                args.join(" "),
+                run.describe()
+            );
         }
         // wine translates nothing in a pipe, so the bytes are what the program wrote.
         Ok(run.stdout.into_bytes())
@@ -212,11 +293,17 @@ fn zip_entries(project: &Project, exe: &Path, assets_dir: &Path) -> Vec<(String,
         (format!("{PACKAGE}.exe"), exe.to_path_buf()),
         ("LICENSE".to_owned(), project.root.join("LICENSE")),
         ("README.md".to_owned(), project.root.join("README.md")),
-        ("INSTALLATION.md".to_owned(), project.root.join("INSTALLATION.md")),
+        (
+            "INSTALLATION.md".to_owned(),
+            project.root.join("INSTALLATION.md"),
+        ),
         (MAN_PAGE.to_owned(), assets_dir.join(MAN_PAGE)),
     ];
     for (_, file_name) in COMPLETIONS {
-        entries.push((format!("completions/{file_name}"), assets_dir.join("completions").join(file_name)));
+        entries.push((
+            format!("completions/{file_name}"),
+            assets_dir.join("completions").join(file_name),
+        ));
     }
     entries
 }
@@ -253,13 +340,26 @@ fn write_zip(path: &Path, entries: &[(String, PathBuf)], epoch: u64) -> Result<(
 fn zip_time(epoch: u64) -> Result<zip::DateTime> {
     let date = crate::project::civil_date(epoch);
     let mut parts = date.split('-').map(|part| part.parse::<u16>());
-    let (Some(Ok(year)), Some(Ok(month)), Some(Ok(day))) = (parts.next(), parts.next(), parts.next()) else {
+    let (Some(Ok(year)), Some(Ok(month)), Some(Ok(day))) =
+        (parts.next(), parts.next(), parts.next())
+    else {
         bail!("cannot read the date {date:?} of SOURCE_DATE_EPOCH {epoch}");
     };
     let seconds = epoch % 86_400;
     let year = year.max(1980);
-    zip::DateTime::from_date_and_time(year, month as u8, day as u8, (seconds / 3600) as u8, (seconds % 3600 / 60) as u8, (seconds % 60) as u8)
-        .map_err(|_| anyhow::anyhow!("SOURCE_DATE_EPOCH {epoch} ({date}) is outside the zip date range 1980-2107"))
+    zip::DateTime::from_date_and_time(
+        year,
+        month as u8,
+        day as u8,
+        (seconds / 3600) as u8,
+        (seconds % 3600 / 60) as u8,
+        (seconds % 60) as u8,
+    )
+    .map_err(|_| {
+        anyhow::anyhow!(
+            "SOURCE_DATE_EPOCH {epoch} ({date}) is outside the zip date range 1980-2107"
+        )
+    })
 }
 
 /// Fails with the `rustup` command to run when the standard library for `target` is not installed.
@@ -282,11 +382,26 @@ mod tests {
 
     #[test]
     fn windows_artifact_names() {
-        assert_eq!(zip_name("1.2.3", &WINDOWS[0]), "docker-credential-atcr_1.2.3_Windows_x86_64.zip");
-        assert_eq!(zip_name("1.2.3", &WINDOWS[1]), "docker-credential-atcr_1.2.3_Windows_arm64.zip");
-        assert_eq!(msi_name("1.2.3", &WINDOWS[0]), "docker-credential-atcr-1.2.3-x86_64.msi");
-        assert_eq!(msi_name("1.2.3", &WINDOWS[1]), "docker-credential-atcr-1.2.3-aarch64.msi");
-        assert_eq!(zip_name("1.2.3", &TEST_TARGET), zip_name("1.2.3", &WINDOWS[0]));
+        assert_eq!(
+            zip_name("1.2.3", &WINDOWS[0]),
+            "docker-credential-atcr_1.2.3_Windows_x86_64.zip"
+        );
+        assert_eq!(
+            zip_name("1.2.3", &WINDOWS[1]),
+            "docker-credential-atcr_1.2.3_Windows_arm64.zip"
+        );
+        assert_eq!(
+            msi_name("1.2.3", &WINDOWS[0]),
+            "docker-credential-atcr-1.2.3-x86_64.msi"
+        );
+        assert_eq!(
+            msi_name("1.2.3", &WINDOWS[1]),
+            "docker-credential-atcr-1.2.3-aarch64.msi"
+        );
+        assert_eq!(
+            zip_name("1.2.3", &TEST_TARGET),
+            zip_name("1.2.3", &WINDOWS[0])
+        );
     }
 
     #[test]
@@ -301,7 +416,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let source = dir.path().join("a.exe");
         fs::write(&source, b"MZ").unwrap();
-        let entries = vec![("a.exe".to_owned(), source.clone()), ("completions/x".to_owned(), source)];
+        let entries = vec![
+            ("a.exe".to_owned(), source.clone()),
+            ("completions/x".to_owned(), source),
+        ];
         let first = dir.path().join("1.zip");
         let second = dir.path().join("2.zip");
         write_zip(&first, &entries, 1_700_000_000).unwrap();

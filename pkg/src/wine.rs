@@ -43,7 +43,12 @@ pub struct WineRun {
 impl WineRun {
     /// Describes the run for an error message.
     pub fn describe(&self) -> String {
-        format!("exit {:?}, stdout {:?}, stderr {:?}", self.status, shorten(&self.stdout), shorten(&self.stderr))
+        format!(
+            "exit {:?}, stdout {:?}, stderr {:?}",
+            self.status,
+            shorten(&self.stdout),
+            shorten(&self.stderr)
+        )
     }
 }
 
@@ -52,13 +57,17 @@ impl WinePrefix {
     /// built from `shim_source`.
     pub fn open(path: &Path, shim_source: &Path) -> Result<WinePrefix> {
         require_tool("wine", "scripts/install-windows-deps.sh installs it")?;
-        fs::create_dir_all(path).with_context(|| format!("cannot create the wine prefix folder {}", path.display()))?;
+        fs::create_dir_all(path)
+            .with_context(|| format!("cannot create the wine prefix folder {}", path.display()))?;
         let path = fs::canonicalize(path)?;
         let prefix = WinePrefix { path };
 
         let system32 = prefix.system32();
         if !system32.join("kernel32.dll").exists() {
-            eprintln!("creating the wine prefix {} (about 20 s)", prefix.path.display());
+            eprintln!(
+                "creating the wine prefix {} (about 20 s)",
+                prefix.path.display()
+            );
             // wineboot leaves wineserver and winedevice.exe running, so their output goes to the null device:
             // a pipe would stay open after wineboot exits.
             let status = prefix
@@ -70,7 +79,10 @@ impl WinePrefix {
                 .status()
                 .context("cannot run wineboot")?;
             if !system32.join("kernel32.dll").exists() {
-                bail!("wineboot --init ({status}) did not create the prefix {}: run it by hand with WINEPREFIX set to see why", prefix.path.display());
+                bail!(
+                    "wineboot --init ({status}) did not create the prefix {}: run it by hand with WINEPREFIX set to see why",
+                    prefix.path.display()
+                );
             }
         }
 
@@ -79,10 +91,21 @@ impl WinePrefix {
         // A persistent wineserver saves about a second per start. It is started here, with no pipe
         // of ours as its output, because a wineserver that `wine` starts inherits that run's stdout
         // and stderr and keeps them open after the run ends.
-        let _ = prefix.command("wineserver").arg("-p").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = prefix
+            .command("wineserver")
+            .arg("-p")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         // The first program in a fresh wineserver session starts services.exe and winedevice.exe,
         // which inherit its output pipes. `wineboot` starts them here with no pipe of ours.
-        let _ = prefix.command("wineboot").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = prefix
+            .command("wineboot")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
         Ok(prefix)
     }
 
@@ -104,8 +127,14 @@ impl WinePrefix {
     /// user that has used the prefix).
     pub fn roaming_app_data_dirs(&self) -> Vec<PathBuf> {
         let users = self.path.join("drive_c/users");
-        let Ok(entries) = fs::read_dir(&users) else { return Vec::new() };
-        entries.filter_map(|entry| entry.ok()).map(|entry| entry.path().join("AppData/Roaming")).filter(|dir| dir.is_dir()).collect()
+        let Ok(entries) = fs::read_dir(&users) else {
+            return Vec::new();
+        };
+        entries
+            .filter_map(|entry| entry.ok())
+            .map(|entry| entry.path().join("AppData/Roaming"))
+            .filter(|dir| dir.is_dir())
+            .collect()
     }
 
     /// Creates a `wine`-family command (`wine`, `wineboot`, `wineserver`) with the
@@ -124,7 +153,15 @@ impl WinePrefix {
 
     /// Runs `wine PROGRAM ARGS…` with `stdin` written and closed, in the
     /// working directory `cwd`; kills it after `timeout`.
-    pub fn run(&self, program: impl Into<OsString>, args: &[&str], env: &[(String, Option<String>)], stdin: &[u8], cwd: &Path, timeout: Duration) -> Result<WineRun> {
+    pub fn run(
+        &self,
+        program: impl Into<OsString>,
+        args: &[&str],
+        env: &[(String, Option<String>)],
+        stdin: &[u8],
+        cwd: &Path,
+        timeout: Duration,
+    ) -> Result<WineRun> {
         let mut command = self.command("wine");
         command.arg(program.into()).args(args).current_dir(cwd);
         for (key, value) in env {
@@ -138,7 +175,14 @@ impl WinePrefix {
 
     /// Runs `wine PROGRAM ARGS…` with a stdin pipe that stays open and is
     /// never written, as a terminal-less client that forgot to close it.
-    pub fn run_held_stdin(&self, program: impl Into<OsString>, args: &[&str], env: &[(String, Option<String>)], cwd: &Path, timeout: Duration) -> Result<WineRun> {
+    pub fn run_held_stdin(
+        &self,
+        program: impl Into<OsString>,
+        args: &[&str],
+        env: &[(String, Option<String>)],
+        cwd: &Path,
+        timeout: Duration,
+    ) -> Result<WineRun> {
         let mut command = self.command("wine");
         command.arg(program.into()).args(args).current_dir(cwd);
         for (key, value) in env {
@@ -152,16 +196,31 @@ impl WinePrefix {
 
     /// Runs `wine reg …` and returns its output; fails on a non-zero exit.
     pub fn reg(&self, args: &[&str]) -> Result<String> {
-        let output = self.command("wine").arg("reg").args(args).stdin(Stdio::null()).output().context("cannot run wine reg")?;
+        let output = self
+            .command("wine")
+            .arg("reg")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .context("cannot run wine reg")?;
         if !output.status.success() {
-            bail!("wine reg {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim());
+            bail!(
+                "wine reg {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&output.stderr).trim()
+            );
         }
         Ok(String::from_utf8_lossy(&output.stdout).into_owned())
     }
 
     /// Returns the data of a registry value, or `None` when it does not exist.
     pub fn reg_value(&self, key: &str, name: &str) -> Result<Option<String>> {
-        let output = self.command("wine").args(["reg", "query", key, "/v", name]).stdin(Stdio::null()).output().context("cannot run wine reg")?;
+        let output = self
+            .command("wine")
+            .args(["reg", "query", key, "/v", name])
+            .stdin(Stdio::null())
+            .output()
+            .context("cannot run wine reg")?;
         if !output.status.success() {
             return Ok(None);
         }
@@ -171,17 +230,26 @@ impl WinePrefix {
 
     /// Converts a Linux path to the Windows path that wine uses (`Z:\…`).
     pub fn windows_path(&self, path: &Path) -> Result<String> {
-        let absolute = fs::canonicalize(path).with_context(|| format!("{} does not exist", path.display()))?;
-        Ok(format!("Z:{}", absolute.display().to_string().replace('/', "\\")))
+        let absolute =
+            fs::canonicalize(path).with_context(|| format!("{} does not exist", path.display()))?;
+        Ok(format!(
+            "Z:{}",
+            absolute.display().to_string().replace('/', "\\")
+        ))
     }
-
 }
 
 impl Drop for WinePrefix {
     /// Stops the prefix's wineserver and every program still running in it, so no check leaves a
     /// wine process behind.
     fn drop(&mut self) {
-        let _ = self.command("wineserver").arg("-k").stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).status();
+        let _ = self
+            .command("wineserver")
+            .arg("-k")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
@@ -198,7 +266,10 @@ fn parse_reg_line(line: &str, name: &str) -> Option<String> {
 fn build_shim(source: &Path, destination: &Path) -> Result<()> {
     let definition = source.with_extension("def");
     let up_to_date = |input: &Path| -> bool {
-        match (fs::metadata(input).and_then(|m| m.modified()), fs::metadata(destination).and_then(|m| m.modified())) {
+        match (
+            fs::metadata(input).and_then(|m| m.modified()),
+            fs::metadata(destination).and_then(|m| m.modified()),
+        ) {
             (Ok(input), Ok(output)) => output >= input,
             _ => false,
         }
@@ -207,7 +278,10 @@ fn build_shim(source: &Path, destination: &Path) -> Result<()> {
         return Ok(());
     }
 
-    require_tool(MINGW_GCC, "install gcc-mingw-w64-x86-64 (scripts/install-windows-deps.sh)")?;
+    require_tool(
+        MINGW_GCC,
+        "install gcc-mingw-w64-x86-64 (scripts/install-windows-deps.sh)",
+    )?;
     let output = Command::new(MINGW_GCC)
         .args(["-O2", "-shared", "-o"])
         .arg(destination)
@@ -217,7 +291,12 @@ fn build_shim(source: &Path, destination: &Path) -> Result<()> {
         .output()
         .context("cannot run the MinGW compiler")?;
     if !output.status.success() {
-        bail!("{MINGW_GCC} failed to build {} from {}:\n{}", destination.display(), source.display(), String::from_utf8_lossy(&output.stderr));
+        bail!(
+            "{MINGW_GCC} failed to build {} from {}:\n{}",
+            destination.display(),
+            source.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
     }
     Ok(())
 }
@@ -233,10 +312,19 @@ pub fn require_tool(name: &str, hint: &str) -> Result<PathBuf> {
 
 /// Runs `command`, writes `stdin` and closes it (or keeps the pipe open
 /// unwritten when `stdin` is `None`), and kills it after `timeout`.
-pub fn run_with_stdin(mut command: Command, stdin: Option<&[u8]>, timeout: Duration) -> Result<WineRun> {
-    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+pub fn run_with_stdin(
+    mut command: Command,
+    stdin: Option<&[u8]>,
+    timeout: Duration,
+) -> Result<WineRun> {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let started = Instant::now();
-    let mut child = command.spawn().with_context(|| format!("cannot start {:?}", command.get_program()))?;
+    let mut child = command
+        .spawn()
+        .with_context(|| format!("cannot start {:?}", command.get_program()))?;
 
     let mut pipe = child.stdin.take();
     let mut held = None;
@@ -287,7 +375,12 @@ fn wait_with_timeout(child: &mut Child, started: Instant, timeout: Duration) -> 
     }
     let stdout = String::from_utf8_lossy(&stdout.output()).into_owned();
     let stderr = String::from_utf8_lossy(&stderr.output()).into_owned();
-    Ok(WineRun { status, stdout, stderr, elapsed })
+    Ok(WineRun {
+        status,
+        stdout,
+        stderr,
+        elapsed,
+    })
 }
 
 /// A thread that reads a pipe to its end into a shared buffer.
@@ -303,7 +396,10 @@ impl PipeReader {
 
     /// Returns what the pipe delivered so far.
     fn output(&self) -> Vec<u8> {
-        self.buffer.lock().map(|bytes| bytes.clone()).unwrap_or_default()
+        self.buffer
+            .lock()
+            .map(|bytes| bytes.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -328,7 +424,15 @@ fn reader(pipe: Option<impl Read + Send + 'static>) -> PipeReader {
 /// Cuts long output for error messages.
 pub fn shorten(text: &str) -> String {
     const LIMIT: usize = 400;
-    if text.len() <= LIMIT { text.to_owned() } else { format!("{}… ({} bytes)", &text[..text.floor_char_boundary(LIMIT)], text.len()) }
+    if text.len() <= LIMIT {
+        text.to_owned()
+    } else {
+        format!(
+            "{}… ({} bytes)",
+            &text[..text.floor_char_boundary(LIMIT)],
+            text.len()
+        )
+    }
 }
 
 #[cfg(test)]
@@ -337,9 +441,16 @@ mod tests {
 
     #[test]
     fn reg_line_parses_type_and_data() {
-        let line = "    PATH    REG_EXPAND_SZ    %SystemRoot%\\system32;C:\\Program Files\\x\\bin\\";
-        assert_eq!(parse_reg_line(line, "PATH").as_deref(), Some("%SystemRoot%\\system32;C:\\Program Files\\x\\bin\\"));
-        assert_eq!(parse_reg_line("    PATHEXT    REG_SZ    .COM", "PATH"), None);
+        let line =
+            "    PATH    REG_EXPAND_SZ    %SystemRoot%\\system32;C:\\Program Files\\x\\bin\\";
+        assert_eq!(
+            parse_reg_line(line, "PATH").as_deref(),
+            Some("%SystemRoot%\\system32;C:\\Program Files\\x\\bin\\")
+        );
+        assert_eq!(
+            parse_reg_line("    PATHEXT    REG_SZ    .COM", "PATH"),
+            None
+        );
         assert_eq!(parse_reg_line("HKEY_LOCAL_MACHINE\\System", "PATH"), None);
     }
 }

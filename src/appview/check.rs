@@ -32,7 +32,9 @@ impl fmt::Display for CheckResult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CheckResult::Accepted => f.write_str("the AppView accepts the secret"),
-            CheckResult::Rejected => f.write_str("the AppView rejects the secret (revoked or wrong)"),
+            CheckResult::Rejected => {
+                f.write_str("the AppView rejects the secret (revoked or wrong)")
+            }
             CheckResult::Unreachable(reason) => write!(f, "the AppView is unreachable: {reason}"),
             CheckResult::Unchecked(reason) => write!(f, "not checked: {reason}"),
         }
@@ -53,15 +55,41 @@ pub fn check(account: &Account, secret: &Secret, timeout: Duration) -> CheckResu
     let mut url = appview.url("/auth/token");
     url.query_pairs_mut()
         .append_pair("service", appview.service())
-        .append_pair("scope", &format!("repository:{}/{CHECK_REPOSITORY}:pull", account.handle.to_ascii_lowercase()));
+        .append_pair(
+            "scope",
+            &format!(
+                "repository:{}/{CHECK_REPOSITORY}:pull",
+                account.handle.to_ascii_lowercase()
+            ),
+        );
 
-    let response = http.get(url.clone()).basic_auth(&account.handle, Some(secret.expose())).send();
+    let response = http
+        .get(url.clone())
+        .basic_auth(&account.handle, Some(secret.expose()))
+        .send();
     match response {
         Ok(response) if response.status().is_success() => CheckResult::Accepted,
-        Ok(response) if matches!(response.status(), StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) => CheckResult::Rejected,
-        Ok(response) => CheckResult::Unreachable(format!("{} returned HTTP {}", url.path(), response.status().as_u16())),
-        Err(error) if error.is_timeout() => CheckResult::Unreachable(format!("{} timed out after {} s", appview.origin, timeout.as_secs_f64())),
-        Err(error) if error.is_connect() => CheckResult::Unreachable(format!("cannot connect to {}", appview.origin)),
+        Ok(response)
+            if matches!(
+                response.status(),
+                StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+            ) =>
+        {
+            CheckResult::Rejected
+        }
+        Ok(response) => CheckResult::Unreachable(format!(
+            "{} returned HTTP {}",
+            url.path(),
+            response.status().as_u16()
+        )),
+        Err(error) if error.is_timeout() => CheckResult::Unreachable(format!(
+            "{} timed out after {} s",
+            appview.origin,
+            timeout.as_secs_f64()
+        )),
+        Err(error) if error.is_connect() => {
+            CheckResult::Unreachable(format!("cannot connect to {}", appview.origin))
+        }
         Err(error) => CheckResult::Unreachable(error.to_string()),
     }
 }

@@ -54,18 +54,30 @@ pub enum DeviceError {
     #[error("the request to {url} failed: {reason}")]
     Request { url: String, reason: String },
     #[error("{url} returned HTTP {status}: {body}")]
-    Status { url: String, status: u16, body: String },
+    Status {
+        url: String,
+        status: u16,
+        body: String,
+    },
     #[error("{url} returned invalid JSON: {reason}")]
     Malformed { url: String, reason: String },
     #[error("{url} returned a response without the field {field:?}")]
     MissingField { url: String, field: &'static str },
     #[error("{url} returned an invalid {field:?}: expected {expected}")]
-    InvalidField { url: String, field: &'static str, expected: String },
+    InvalidField {
+        url: String,
+        field: &'static str,
+        expected: String,
+    },
     #[error("the authorization was denied in the browser; nothing was changed")]
     Denied,
-    #[error("the device code expired before it was confirmed: run docker-credential-atcr login again")]
+    #[error(
+        "the device code expired before it was confirmed: run docker-credential-atcr login again"
+    )]
     Expired,
-    #[error("the AppView kept failing until the device code expired ({last}): run docker-credential-atcr login again later")]
+    #[error(
+        "the AppView kept failing until the device code expired ({last}): run docker-credential-atcr login again later"
+    )]
     GaveUp { last: Box<DeviceError> },
     #[error("login cancelled; nothing was changed")]
     Cancelled,
@@ -93,37 +105,65 @@ pub trait PollObserver {
 }
 
 /// Requests a device code for this machine.
-pub fn request_code(client: &Client, appview: &AppView, device_name: &str) -> Result<DeviceCode, DeviceError> {
+pub fn request_code(
+    client: &Client,
+    appview: &AppView,
+    device_name: &str,
+) -> Result<DeviceCode, DeviceError> {
     let url = appview.url("/auth/device/code");
-    let response = send(client.post(url.clone()).json(&json!({ "device_name": device_name })), url.as_str())?;
+    let response = send(
+        client
+            .post(url.clone())
+            .json(&json!({ "device_name": device_name })),
+        url.as_str(),
+    )?;
     let body = json_body(response, url.as_str())?;
 
     let field = |name: &'static str| -> Result<String, DeviceError> {
         body.get(name)
             .and_then(Value::as_str)
             .map(str::to_owned)
-            .ok_or(DeviceError::MissingField { url: url.to_string(), field: name })
+            .ok_or(DeviceError::MissingField {
+                url: url.to_string(),
+                field: name,
+            })
     };
-    let expires_in = seconds_field(&body, "expires_in", MAX_EXPIRES_IN, url.as_str())?
-        .ok_or(DeviceError::MissingField { url: url.to_string(), field: "expires_in" })?;
+    let expires_in = seconds_field(&body, "expires_in", MAX_EXPIRES_IN, url.as_str())?.ok_or(
+        DeviceError::MissingField {
+            url: url.to_string(),
+            field: "expires_in",
+        },
+    )?;
     let interval = seconds_field(&body, "interval", MAX_INTERVAL, url.as_str())?;
 
     Ok(DeviceCode {
         device_code: Secret::new(field("device_code")?),
         user_code: field("user_code")?,
         verification_uri: field("verification_uri")?,
-        verification_uri_complete: body.get("verification_uri_complete").and_then(Value::as_str).map(str::to_owned),
+        verification_uri_complete: body
+            .get("verification_uri_complete")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         expires_in,
         interval: interval.unwrap_or(DEFAULT_INTERVAL),
     })
 }
 
 /// Reads an optional number of seconds, which must be above 0 and at most `max`.
-fn seconds_field(body: &Value, field: &'static str, max: Duration, url: &str) -> Result<Option<Duration>, DeviceError> {
+fn seconds_field(
+    body: &Value,
+    field: &'static str,
+    max: Duration,
+    url: &str,
+) -> Result<Option<Duration>, DeviceError> {
     let Some(value) = body.get(field) else {
         return Ok(None);
     };
-    let invalid = || DeviceError::InvalidField { url: url.to_owned(), field, expected: format!("a number of seconds above 0 and at most {}", max.as_secs()) };
+    let invalid = || DeviceError::InvalidField {
+        url: url.to_owned(),
+        field,
+        expected: format!("a number of seconds above 0 and at most {}", max.as_secs()),
+    };
     let seconds = value.as_f64().ok_or_else(invalid)?;
     if !(seconds > 0.0 && seconds <= max.as_secs_f64()) {
         return Err(invalid());
@@ -148,7 +188,11 @@ pub fn wait_for_grant(
     loop {
         sleep_until(Instant::now() + delay, deadline, cancelled, observer)?;
         if Instant::now() >= deadline {
-            return Err(last_error.map_or(DeviceError::Expired, |last| DeviceError::GaveUp { last: Box::new(last) }));
+            return Err(
+                last_error.map_or(DeviceError::Expired, |last| DeviceError::GaveUp {
+                    last: Box::new(last),
+                }),
+            );
         }
 
         match poll_once(client, appview, code) {
@@ -181,8 +225,12 @@ enum Poll {
 
 fn poll_once(client: &Client, appview: &AppView, code: &DeviceCode) -> Result<Poll, DeviceError> {
     let url = appview.url("/auth/device/token");
-    let request = client.post(url.clone()).json(&json!({ "device_code": code.device_code.expose() }));
-    let response = request.send().map_err(|error| request_error(url.as_str(), &error))?;
+    let request = client
+        .post(url.clone())
+        .json(&json!({ "device_code": code.device_code.expose() }));
+    let response = request
+        .send()
+        .map_err(|error| request_error(url.as_str(), &error))?;
     let status = response.status();
 
     if status == StatusCode::BAD_REQUEST {
@@ -192,8 +240,15 @@ fn poll_once(client: &Client, appview: &AppView, code: &DeviceCode) -> Result<Po
             Some("slow_down") => Ok(Poll::SlowDown),
             Some("access_denied") => Err(DeviceError::Denied),
             Some("expired_token") => Err(DeviceError::Expired),
-            Some(other) => Err(DeviceError::Status { url: url.to_string(), status: 400, body: format!("error {other:?}") }),
-            None => Err(DeviceError::MissingField { url: url.to_string(), field: "error" }),
+            Some(other) => Err(DeviceError::Status {
+                url: url.to_string(),
+                status: 400,
+                body: format!("error {other:?}"),
+            }),
+            None => Err(DeviceError::MissingField {
+                url: url.to_string(),
+                field: "error",
+            }),
         };
     }
 
@@ -203,13 +258,25 @@ fn poll_once(client: &Client, appview: &AppView, code: &DeviceCode) -> Result<Po
             .and_then(Value::as_str)
             .filter(|value| !value.is_empty())
             .map(str::to_owned)
-            .ok_or(DeviceError::MissingField { url: url.to_string(), field: name })
+            .ok_or(DeviceError::MissingField {
+                url: url.to_string(),
+                field: name,
+            })
     };
-    Ok(Poll::Granted(DeviceGrant { device_secret: Secret::new(field("device_secret")?), handle: field("handle")?, did: field("did")? }))
+    Ok(Poll::Granted(DeviceGrant {
+        device_secret: Secret::new(field("device_secret")?),
+        handle: field("handle")?,
+        did: field("did")?,
+    }))
 }
 
 /// Sleeps until `until` (or `deadline`, if sooner), waking to report progress and check for Ctrl-C.
-fn sleep_until(until: Instant, deadline: Instant, cancelled: &AtomicBool, observer: &mut dyn PollObserver) -> Result<(), DeviceError> {
+fn sleep_until(
+    until: Instant,
+    deadline: Instant,
+    cancelled: &AtomicBool,
+    observer: &mut dyn PollObserver,
+) -> Result<(), DeviceError> {
     let until = until.min(deadline);
     loop {
         if cancelled.load(Ordering::SeqCst) {
@@ -235,18 +302,29 @@ fn check_status(response: Response, url: &str) -> Result<Response, DeviceError> 
         return Ok(response);
     }
     let body = response.text().unwrap_or_default();
-    Err(DeviceError::Status { url: url.to_owned(), status: status.as_u16(), body: summarize(&body) })
+    Err(DeviceError::Status {
+        url: url.to_owned(),
+        status: status.as_u16(),
+        body: summarize(&body),
+    })
 }
 
 /// Parses a response body as a JSON object, whatever the status.
 fn json_body(response: Response, url: &str) -> Result<Value, DeviceError> {
-    let text = response.text().map_err(|error| request_error(url, &error))?;
-    let value: Value = serde_json::from_str(&text)
-        .map_err(|error| DeviceError::Malformed { url: url.to_owned(), reason: error.to_string() })?;
+    let text = response
+        .text()
+        .map_err(|error| request_error(url, &error))?;
+    let value: Value = serde_json::from_str(&text).map_err(|error| DeviceError::Malformed {
+        url: url.to_owned(),
+        reason: error.to_string(),
+    })?;
     if value.is_object() {
         Ok(value)
     } else {
-        Err(DeviceError::Malformed { url: url.to_owned(), reason: "the body is not a JSON object".into() })
+        Err(DeviceError::Malformed {
+            url: url.to_owned(),
+            reason: "the body is not a JSON object".into(),
+        })
     }
 }
 
@@ -258,12 +336,19 @@ fn request_error(url: &str, error: &reqwest::Error) -> DeviceError {
     } else {
         error.to_string()
     };
-    DeviceError::Request { url: url.to_owned(), reason }
+    DeviceError::Request {
+        url: url.to_owned(),
+        reason,
+    }
 }
 
 /// Shortens an error body for a one-line message. Bodies of error responses
 /// never carry the device secret: it is only sent on success.
 fn summarize(body: &str) -> String {
     let line = body.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.len() > 200 { format!("{}…", &line[..line.floor_char_boundary(200)]) } else { line }
+    if line.len() > 200 {
+        format!("{}…", &line[..line.floor_char_boundary(200)])
+    } else {
+        line
+    }
 }

@@ -44,20 +44,31 @@ impl AppView {
     /// Parses `atcr.io`, `https://atcr.io` or, for loopback hosts only,
     /// `http://127.0.0.1:PORT`.
     pub fn parse(input: &str) -> Result<AppView, AppViewError> {
-        let invalid = |reason: &str| AppViewError::InvalidRegistry { input: input.to_owned(), reason: reason.to_owned() };
+        let invalid = |reason: &str| AppViewError::InvalidRegistry {
+            input: input.to_owned(),
+            reason: reason.to_owned(),
+        };
         let server = ServerUrl::parse(input).map_err(|error| invalid(&error.to_string()))?;
 
         let plain_http = server.key.starts_with("http://");
         let authority = server.key.trim_start_matches("http://");
         if authority.contains('/') {
-            return Err(invalid("a registry is a host name without a path, such as atcr.io"));
+            return Err(invalid(
+                "a registry is a host name without a path, such as atcr.io",
+            ));
         }
         let scheme = if plain_http { "http" } else { "https" };
-        let origin = Url::parse(&format!("{scheme}://{authority}")).map_err(|error| invalid(&error.to_string()))?;
+        let origin = Url::parse(&format!("{scheme}://{authority}"))
+            .map_err(|error| invalid(&error.to_string()))?;
         if plain_http && !is_loopback(&origin) {
-            return Err(invalid("plain http:// is allowed only for loopback hosts (127.0.0.1, [::1], localhost); use https://"));
+            return Err(invalid(
+                "plain http:// is allowed only for loopback hosts (127.0.0.1, [::1], localhost); use https://",
+            ));
         }
-        Ok(AppView { registry: authority.to_owned(), origin })
+        Ok(AppView {
+            registry: authority.to_owned(),
+            origin,
+        })
     }
 
     /// The URL of `path` on the AppView.

@@ -22,9 +22,15 @@ pub fn should_open(no_browser: bool) -> Result<(), &'static str> {
 /// Starts a browser on `url` without waiting for it; returns the command used.
 pub fn open(url: &str) -> Result<String, String> {
     if let Ok(browsers) = std::env::var("BROWSER") {
-        for entry in browsers.split(':').map(str::trim).filter(|entry| !entry.is_empty()) {
+        for entry in browsers
+            .split(':')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+        {
             let mut words = entry.split_whitespace().map(|word| word.replace("%s", url));
-            let Some(program) = words.next() else { continue };
+            let Some(program) = words.next() else {
+                continue;
+            };
             let mut args: Vec<String> = words.collect();
             if !entry.contains("%s") {
                 args.push(url.to_owned());
@@ -39,13 +45,24 @@ pub fn open(url: &str) -> Result<String, String> {
     let (program, args): (&str, Vec<String>) = if cfg!(target_os = "macos") {
         ("open", vec![url.to_owned()])
     } else if cfg!(windows) {
-        ("rundll32", vec!["url.dll,FileProtocolHandler".to_owned(), url.to_owned()])
+        (
+            "rundll32",
+            vec!["url.dll,FileProtocolHandler".to_owned(), url.to_owned()],
+        )
     } else {
         ("xdg-open", vec![url.to_owned()])
     };
-    spawn(program, &args).map(|()| program.to_owned()).map_err(|error| format!("{program}: {error}"))
+    spawn(program, &args)
+        .map(|()| program.to_owned())
+        .map_err(|error| format!("{program}: {error}"))
 }
 
 fn spawn(program: &str, args: &[String]) -> std::io::Result<()> {
-    Command::new(program).args(args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn().map(drop)
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(drop)
 }

@@ -35,11 +35,19 @@ struct Finding {
 
 impl Finding {
     fn pass(summary: impl Into<String>) -> Finding {
-        Finding { passed: true, summary: summary.into(), fix: None }
+        Finding {
+            passed: true,
+            summary: summary.into(),
+            fix: None,
+        }
     }
 
     fn fail(summary: impl Into<String>, fix: impl Into<String>) -> Finding {
-        Finding { passed: false, summary: summary.into(), fix: Some(fix.into()) }
+        Finding {
+            passed: false,
+            summary: summary.into(),
+            fix: Some(fix.into()),
+        }
     }
 }
 
@@ -63,7 +71,11 @@ pub fn run(credentials: &Credentials, stdout: &mut impl Write) -> Result<bool> {
     if failed == 0 {
         writeln!(stdout, "Everything looks good.")?;
     } else {
-        writeln!(stdout, "{failed} problem{} found.", if failed == 1 { "" } else { "s" })?;
+        writeln!(
+            stdout,
+            "{failed} problem{} found.",
+            if failed == 1 { "" } else { "s" }
+        )?;
     }
     Ok(failed == 0)
 }
@@ -78,9 +90,15 @@ fn check_executable() -> Vec<Finding> {
         )];
     };
 
-    let mut findings = vec![Finding::pass(format!("{name} is on PATH: {}", path.display()))];
+    let mut findings = vec![Finding::pass(format!(
+        "{name} is on PATH: {}",
+        path.display()
+    ))];
     if !is_executable(&path) {
-        findings.push(Finding::fail(format!("{} is not executable", path.display()), format!("run: chmod +x {}", path.display())));
+        findings.push(Finding::fail(
+            format!("{} is not executable", path.display()),
+            format!("run: chmod +x {}", path.display()),
+        ));
         return findings;
     }
 
@@ -89,10 +107,15 @@ fn check_executable() -> Vec<Finding> {
         Ok(output) if output.status.success() => {
             let line = String::from_utf8_lossy(&output.stdout).trim().to_owned();
             if line.contains(VERSION) {
-                findings.push(Finding::pass(format!("it runs on this machine ({arch}): {line}")));
+                findings.push(Finding::pass(format!(
+                    "it runs on this machine ({arch}): {line}"
+                )));
             } else {
                 findings.push(Finding::fail(
-                    format!("{} is another version ({line}) than this one ({VERSION})", path.display()),
+                    format!(
+                        "{} is another version ({line}) than this one ({VERSION})",
+                        path.display()
+                    ),
                     "remove the older copy or put this one first on PATH",
                 ));
             }
@@ -102,7 +125,10 @@ fn check_executable() -> Vec<Finding> {
             "reinstall docker-credential-atcr",
         )),
         Err(error) => findings.push(Finding::fail(
-            format!("{} does not run on this machine ({arch}): {error}", path.display()),
+            format!(
+                "{} does not run on this machine ({arch}): {error}",
+                path.display()
+            ),
             format!("install the build for {} {arch}", std::env::consts::OS),
         )),
     }
@@ -113,9 +139,18 @@ fn check_executable() -> Vec<Finding> {
 fn check_docker_config(index: &Index) -> Vec<Finding> {
     let path = match docker_config::default_path() {
         Ok(path) => path,
-        Err(error) => return vec![Finding::fail(error.to_string(), "set HOME or DOCKER_CONFIG")],
+        Err(error) => {
+            return vec![Finding::fail(
+                error.to_string(),
+                "set HOME or DOCKER_CONFIG",
+            )];
+        }
     };
-    let mut registries: Vec<String> = index.accounts.iter().map(|account| account.registry.clone()).collect();
+    let mut registries: Vec<String> = index
+        .accounts
+        .iter()
+        .map(|account| account.registry.clone())
+        .collect();
     registries.sort();
     registries.dedup();
     if registries.is_empty() {
@@ -124,13 +159,27 @@ fn check_docker_config(index: &Index) -> Vec<Finding> {
 
     let plan = match docker_config::plan(&path, &registries) {
         Ok(plan) => plan,
-        Err(error) => return vec![Finding::fail(error.to_string(), format!("repair {}", path.display()))],
+        Err(error) => {
+            return vec![Finding::fail(
+                error.to_string(),
+                format!("repair {}", path.display()),
+            )];
+        }
     };
-    if plan.creds_store.as_deref() == Some(HELPER_NAME) && plan.changed.iter().all(|(_, previous)| previous.is_none()) {
-        return vec![Finding::pass(format!("{} sends every registry to this helper (credsStore)", plan.path.display()))];
+    if plan.creds_store.as_deref() == Some(HELPER_NAME)
+        && plan.changed.iter().all(|(_, previous)| previous.is_none())
+    {
+        return vec![Finding::pass(format!(
+            "{} sends every registry to this helper (credsStore)",
+            plan.path.display()
+        ))];
     }
     if plan.changed.is_empty() {
-        return vec![Finding::pass(format!("{} sends {} to this helper", plan.path.display(), registries.join(", ")))];
+        return vec![Finding::pass(format!(
+            "{} sends {} to this helper",
+            plan.path.display(),
+            registries.join(", ")
+        ))];
     }
 
     plan.changed
@@ -149,41 +198,76 @@ fn check_docker_config(index: &Index) -> Vec<Finding> {
 /// The keyring answers, or the file fallback is in use and nothing needs the keyring.
 fn check_store(credentials: &Credentials, index: &Index) -> Finding {
     if credentials.forced() == Some(Backend::File) {
-        return Finding::pass(format!("the file store is in use (ATCR_CREDENTIAL_STORE=file): {}", credentials.paths().secrets_file().display()));
+        return Finding::pass(format!(
+            "the file store is in use (ATCR_CREDENTIAL_STORE=file): {}",
+            credentials.paths().secrets_file().display()
+        ));
     }
 
     let error = match keyring::run(Operation::Probe) {
         Ok(_) => return Finding::pass("the OS keyring answers"),
         Err(error) => error.into_store_error(),
     };
-    let in_keyring = index.credentials.values().filter(|entry| entry.store == Backend::Keyring).count()
-        + index.accounts.iter().filter(|account| account.store == Backend::Keyring).count();
+    let in_keyring = index
+        .credentials
+        .values()
+        .filter(|entry| entry.store == Backend::Keyring)
+        .count()
+        + index
+            .accounts
+            .iter()
+            .filter(|account| account.store == Backend::Keyring)
+            .count();
 
     if credentials.forced() == Some(Backend::Keyring) {
-        Finding::fail(format!("ATCR_CREDENTIAL_STORE=keyring, but {error}"), "start the Secret Service (gnome-keyring, KWallet) or unset ATCR_CREDENTIAL_STORE")
+        Finding::fail(
+            format!("ATCR_CREDENTIAL_STORE=keyring, but {error}"),
+            "start the Secret Service (gnome-keyring, KWallet) or unset ATCR_CREDENTIAL_STORE",
+        )
     } else if in_keyring > 0 {
-        Finding::fail(format!("{in_keyring} secret(s) are in the keyring, but {error}"), "unlock or start the keyring, or log in again to move the secrets to the file store")
+        Finding::fail(
+            format!("{in_keyring} secret(s) are in the keyring, but {error}"),
+            "unlock or start the keyring, or log in again to move the secrets to the file store",
+        )
     } else {
-        Finding::pass(format!("the file store is in use because {error}: {}", credentials.paths().secrets_file().display()))
+        Finding::pass(format!(
+            "the file store is in use because {error}: {}",
+            credentials.paths().secrets_file().display()
+        ))
     }
 }
 
 /// Each AppView is reachable and accepts each account's secret.
 fn check_accounts(credentials: &Credentials, index: &Index) -> Vec<Finding> {
     if index.accounts.is_empty() {
-        return vec![Finding::pass("no ATCR accounts to check (log in with: docker-credential-atcr login)")];
+        return vec![Finding::pass(
+            "no ATCR accounts to check (log in with: docker-credential-atcr login)",
+        )];
     }
-    let timeout = crate::appview::request_timeout().unwrap_or(Duration::from_secs(5)).min(Duration::from_secs(5));
+    let timeout = crate::appview::request_timeout()
+        .unwrap_or(Duration::from_secs(5))
+        .min(Duration::from_secs(5));
 
     status::check_all(index, credentials, timeout)
         .into_iter()
         .map(|status| {
             let who = format!("{} on {}", status.handle, status.registry);
             match &status.check {
-                CheckResult::Accepted => Finding::pass(format!("{who}: the AppView accepts the secret")),
-                CheckResult::Rejected => Finding::fail(format!("{who}: the AppView rejects the secret (revoked or wrong)"), format!("run: docker-credential-atcr login {}", status.registry)),
-                CheckResult::Unreachable(reason) => Finding::fail(format!("{who}: {reason}"), "check the network, proxy (HTTPS_PROXY) and the registry name"),
-                CheckResult::Unchecked(reason) => Finding::fail(format!("{who}: {reason}"), format!("run: docker-credential-atcr login {}", status.registry)),
+                CheckResult::Accepted => {
+                    Finding::pass(format!("{who}: the AppView accepts the secret"))
+                }
+                CheckResult::Rejected => Finding::fail(
+                    format!("{who}: the AppView rejects the secret (revoked or wrong)"),
+                    format!("run: docker-credential-atcr login {}", status.registry),
+                ),
+                CheckResult::Unreachable(reason) => Finding::fail(
+                    format!("{who}: {reason}"),
+                    "check the network, proxy (HTTPS_PROXY) and the registry name",
+                ),
+                CheckResult::Unchecked(reason) => Finding::fail(
+                    format!("{who}: {reason}"),
+                    format!("run: docker-credential-atcr login {}", status.registry),
+                ),
             }
         })
         .collect()
@@ -191,13 +275,16 @@ fn check_accounts(credentials: &Credentials, index: &Index) -> Vec<Finding> {
 
 fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file())
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
 }
 
 #[cfg(unix)]
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata().is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
+    path.metadata()
+        .is_ok_and(|meta| meta.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(not(unix))]

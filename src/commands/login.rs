@@ -24,13 +24,25 @@ pub fn run(registry: &str, no_browser: bool, credentials: &Credentials) -> Resul
     let appview = AppView::parse(registry)?;
     let http = appview::client(appview::request_timeout()?)?;
 
-    let code = device::request_code(&http, &appview, &device_name()).with_context(|| format!("login to {} failed", appview.registry))?;
-    let url = printable(&code.verification_uri_complete.clone().unwrap_or_else(|| code.verification_uri.clone()));
+    let code = device::request_code(&http, &appview, &device_name())
+        .with_context(|| format!("login to {} failed", appview.registry))?;
+    let url = printable(
+        &code
+            .verification_uri_complete
+            .clone()
+            .unwrap_or_else(|| code.verification_uri.clone()),
+    );
     if !(url.starts_with("https://") || url.starts_with("http://")) {
-        anyhow::bail!("login to {} failed: the AppView sent the verification URL {url:?}, which is not an http(s) URL", appview.registry);
+        anyhow::bail!(
+            "login to {} failed: the AppView sent the verification URL {url:?}, which is not an http(s) URL",
+            appview.registry
+        );
     }
 
-    eprintln!("! First copy your one-time code: {}", printable(&code.user_code));
+    eprintln!(
+        "! First copy your one-time code: {}",
+        printable(&code.user_code)
+    );
     eprintln!("  Then confirm it at: {url}");
     match browser::should_open(no_browser) {
         Ok(()) => match browser::open(&url) {
@@ -58,16 +70,29 @@ pub fn run(registry: &str, no_browser: bool, credentials: &Credentials) -> Resul
         origin: appview.origin.to_string(),
         handle: grant.handle.clone(),
         did: grant.did.clone(),
-        logged_in_at: SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs()),
+        logged_in_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs()),
         store: Backend::Keyring,
     };
-    let backend = accounts::save_login(credentials, account, &grant.device_secret)
-        .with_context(|| format!("logged in as {}, but the device secret could not be stored", grant.handle))?;
+    let backend =
+        accounts::save_login(credentials, account, &grant.device_secret).with_context(|| {
+            format!(
+                "logged in as {}, but the device secret could not be stored",
+                grant.handle
+            )
+        })?;
 
-    eprintln!("✓ Logged in to {} as {} ({})", appview.registry, grant.handle, grant.did);
+    eprintln!(
+        "✓ Logged in to {} as {} ({})",
+        appview.registry, grant.handle, grant.did
+    );
     match backend {
         Backend::Keyring => eprintln!("  The device secret is in the OS keyring."),
-        Backend::File => eprintln!("  The device secret is in {}.", credentials.paths().secrets_file().display()),
+        Backend::File => eprintln!(
+            "  The device secret is in {}.",
+            credentials.paths().secrets_file().display()
+        ),
     }
     hint_configure_docker(&appview.registry);
     Ok(())
@@ -84,25 +109,46 @@ impl std::fmt::Display for Cancelled {
 }
 
 fn hint_configure_docker(registry: &str) {
-    let Ok(path) = docker_config::default_path() else { return };
+    let Ok(path) = docker_config::default_path() else {
+        return;
+    };
     if let Ok(plan) = docker_config::plan(&path, &[registry.to_owned()])
         && !plan.changed.is_empty()
     {
-        eprintln!("  Docker does not use this helper for {registry} yet: run docker-credential-atcr configure-docker {registry}");
+        eprintln!(
+            "  Docker does not use this helper for {registry} yet: run docker-credential-atcr configure-docker {registry}"
+        );
     }
 }
 
 /// Replaces control characters, so text from the AppView cannot move the
 /// cursor or recolor the terminal.
 fn printable(text: &str) -> String {
-    text.chars().map(|character| if character.is_control() { '?' } else { character }).collect()
+    text.chars()
+        .map(|character| {
+            if character.is_control() {
+                '?'
+            } else {
+                character
+            }
+        })
+        .collect()
 }
 
 /// Returns the name the AppView shows for this device: the host name.
 fn device_name() -> String {
-    let from_env = ["COMPUTERNAME", "HOSTNAME"].iter().find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()));
-    let from_proc = || std::fs::read_to_string("/proc/sys/kernel/hostname").ok().map(|name| name.trim().to_owned()).filter(|name| !name.is_empty());
-    from_env.or_else(from_proc).unwrap_or_else(|| "docker-credential-atcr".to_owned())
+    let from_env = ["COMPUTERNAME", "HOSTNAME"]
+        .iter()
+        .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()));
+    let from_proc = || {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+    };
+    from_env
+        .or_else(from_proc)
+        .unwrap_or_else(|| "docker-credential-atcr".to_owned())
 }
 
 /// A spinner with the time left on a terminal; one line otherwise.
@@ -114,7 +160,11 @@ struct Progress {
 
 impl Progress {
     fn new() -> Progress {
-        Progress { terminal: std::io::stderr().is_terminal(), frame: 0, announced: false }
+        Progress {
+            terminal: std::io::stderr().is_terminal(),
+            frame: 0,
+            announced: false,
+        }
     }
 
     fn clear(&self) {
@@ -128,7 +178,10 @@ impl PollObserver for Progress {
     fn waiting(&mut self, remaining: Duration) {
         if !self.terminal {
             if !self.announced {
-                eprintln!("  Waiting for confirmation in the browser (the code expires in {} s)...", remaining.as_secs());
+                eprintln!(
+                    "  Waiting for confirmation in the browser (the code expires in {} s)...",
+                    remaining.as_secs()
+                );
                 self.announced = true;
             }
             return;
@@ -136,7 +189,12 @@ impl PollObserver for Progress {
         const FRAMES: [&str; 4] = ["|", "/", "-", "\\"];
         self.frame = (self.frame + 1) % FRAMES.len();
         let seconds = remaining.as_secs();
-        eprint!("\r\x1b[2K{} Waiting for confirmation in the browser ({}:{:02} left)", FRAMES[self.frame], seconds / 60, seconds % 60);
+        eprint!(
+            "\r\x1b[2K{} Waiting for confirmation in the browser ({}:{:02} left)",
+            FRAMES[self.frame],
+            seconds / 60,
+            seconds % 60
+        );
         let _ = std::io::stderr().flush();
     }
 
@@ -146,6 +204,9 @@ impl PollObserver for Progress {
     }
 
     fn slowed_down(&mut self, interval: Duration) {
-        log::debug!("the AppView asked to slow down: polling every {} s", interval.as_secs_f64());
+        log::debug!(
+            "the AppView asked to slow down: polling every {} s",
+            interval.as_secs_f64()
+        );
     }
 }

@@ -15,19 +15,29 @@ pub fn run(registry: Option<&str>, handle: Option<&str>, credentials: &Credentia
     let on_registry = accounts::accounts_of(&index, &registry);
 
     let account = match handle {
-        Some(name) => on_registry.iter().find(|account| account.matches(name)).copied(),
+        Some(name) => on_registry
+            .iter()
+            .find(|account| account.matches(name))
+            .copied(),
         None => accounts::active_account(&index, &registry),
     };
     let Some(account) = account.cloned() else {
         match (handle, on_registry.is_empty()) {
             (_, true) => bail!("not logged in to {registry}"),
-            (Some(name), false) => bail!("no account {name:?} on {registry}; run docker-credential-atcr status to see the accounts"),
-            (None, false) => bail!("{registry} has several accounts and none is active: name the one to log out"),
+            (Some(name), false) => bail!(
+                "no account {name:?} on {registry}; run docker-credential-atcr status to see the accounts"
+            ),
+            (None, false) => {
+                bail!("{registry} has several accounts and none is active: name the one to log out")
+            }
         }
     };
 
     accounts::remove(credentials, &account)?;
-    eprintln!("✓ Logged out {} ({}) from {registry}", account.handle, account.did);
+    eprintln!(
+        "✓ Logged out {} ({}) from {registry}",
+        account.handle, account.did
+    );
     Ok(())
 }
 
@@ -36,7 +46,11 @@ pub fn run(registry: Option<&str>, handle: Option<&str>, credentials: &Credentia
 /// expected gets an error that shows the right order.
 pub fn resolve_registry(index: &Index, registry: Option<&str>) -> Result<String> {
     let Some(input) = registry else {
-        let mut registries: Vec<&str> = index.accounts.iter().map(|account| account.registry.as_str()).collect();
+        let mut registries: Vec<&str> = index
+            .accounts
+            .iter()
+            .map(|account| account.registry.as_str())
+            .collect();
         registries.sort_unstable();
         registries.dedup();
         return Ok(match registries.as_slice() {
@@ -49,7 +63,11 @@ pub fn resolve_registry(index: &Index, registry: Option<&str>) -> Result<String>
     if accounts::accounts_of(index, &key).is_empty()
         && let Some(account) = index.accounts.iter().find(|account| account.matches(input))
     {
-        bail!("{input:?} is an account, not a registry: name the registry first, as in docker-credential-atcr logout {} {}", account.registry, account.handle);
+        bail!(
+            "{input:?} is an account, not a registry: name the registry first, as in docker-credential-atcr logout {} {}",
+            account.registry,
+            account.handle
+        );
     }
     Ok(key)
 }

@@ -48,11 +48,18 @@ pub fn run(json: bool, credentials: &Credentials, stdout: &mut impl Write) -> Re
     } else {
         print_text(&statuses, &store, stdout)?;
     }
-    Ok(!statuses.is_empty() && statuses.iter().all(|status| status.check == CheckResult::Accepted))
+    Ok(!statuses.is_empty()
+        && statuses
+            .iter()
+            .all(|status| status.check == CheckResult::Accepted))
 }
 
 /// Checks every account at once, one thread each.
-pub fn check_all(index: &Index, credentials: &Credentials, timeout: Duration) -> Vec<AccountStatus> {
+pub fn check_all(
+    index: &Index,
+    credentials: &Credentials,
+    timeout: Duration,
+) -> Vec<AccountStatus> {
     let handles: Vec<_> = index
         .accounts
         .iter()
@@ -62,7 +69,10 @@ pub fn check_all(index: &Index, credentials: &Credentials, timeout: Duration) ->
             std::thread::spawn(move || {
                 let check = match secret {
                     Ok(Some(secret)) => check::check(&account, &secret, timeout),
-                    Ok(None) => CheckResult::Unchecked(format!("the device secret is missing from the {} store", account.store)),
+                    Ok(None) => CheckResult::Unchecked(format!(
+                        "the device secret is missing from the {} store",
+                        account.store
+                    )),
                     Err(error) => CheckResult::Unchecked(error.to_string()),
                 };
                 (account, check)
@@ -74,7 +84,8 @@ pub fn check_all(index: &Index, credentials: &Credentials, timeout: Duration) ->
         .into_iter()
         .filter_map(|handle| handle.join().ok())
         .map(|(account, check)| {
-            let active = accounts::active_account(index, &account.registry).is_some_and(|active| active.did == account.did);
+            let active = accounts::active_account(index, &account.registry)
+                .is_some_and(|active| active.did == account.did);
             to_status(account, active, check)
         })
         .collect()
@@ -96,30 +107,55 @@ fn to_status(account: Account, active: bool, check: CheckResult) -> AccountStatu
 pub fn describe_store(credentials: &Credentials) -> serde_json::Value {
     let file = credentials.paths().secrets_file().display().to_string();
     match credentials.forced() {
-        Some(Backend::File) => json!({"backend": "file", "path": file, "reason": "ATCR_CREDENTIAL_STORE=file"}),
-        Some(Backend::Keyring) => json!({"backend": "keyring", "reason": "ATCR_CREDENTIAL_STORE=keyring"}),
+        Some(Backend::File) => {
+            json!({"backend": "file", "path": file, "reason": "ATCR_CREDENTIAL_STORE=file"})
+        }
+        Some(Backend::Keyring) => {
+            json!({"backend": "keyring", "reason": "ATCR_CREDENTIAL_STORE=keyring"})
+        }
         None => match keyring::run(Operation::Probe) {
             Ok(_) => json!({"backend": "keyring", "reason": "the keyring answers"}),
-            Err(error) => json!({"backend": "file", "path": file, "reason": error.into_store_error().to_string()}),
+            Err(error) => {
+                json!({"backend": "file", "path": file, "reason": error.into_store_error().to_string()})
+            }
         },
     }
 }
 
-fn print_text(statuses: &[AccountStatus], store: &serde_json::Value, stdout: &mut impl Write) -> Result<()> {
+fn print_text(
+    statuses: &[AccountStatus],
+    store: &serde_json::Value,
+    stdout: &mut impl Write,
+) -> Result<()> {
     if statuses.is_empty() {
-        writeln!(stdout, "Not logged in to any ATCR registry. Run: docker-credential-atcr login")?;
+        writeln!(
+            stdout,
+            "Not logged in to any ATCR registry. Run: docker-credential-atcr login"
+        )?;
     }
 
-    let mut registries: Vec<&str> = statuses.iter().map(|status| status.registry.as_str()).collect();
+    let mut registries: Vec<&str> = statuses
+        .iter()
+        .map(|status| status.registry.as_str())
+        .collect();
     registries.sort_unstable();
     registries.dedup();
     for registry in registries {
         writeln!(stdout, "{registry}")?;
         for status in statuses.iter().filter(|status| status.registry == registry) {
-            let mark = if status.check == CheckResult::Accepted { "✓" } else { "✗" };
+            let mark = if status.check == CheckResult::Accepted {
+                "✓"
+            } else {
+                "✗"
+            };
             let active = if status.active { " (active)" } else { "" };
             writeln!(stdout, "  {mark} {} {}{active}", status.handle, status.did)?;
-            writeln!(stdout, "    logged in {}, secret in the {} store", format_utc(status.logged_in_at), status.store)?;
+            writeln!(
+                stdout,
+                "    logged in {}, secret in the {} store",
+                format_utc(status.logged_in_at),
+                status.store
+            )?;
             writeln!(stdout, "    {}", status.check)?;
         }
     }
@@ -141,13 +177,22 @@ pub fn format_utc(seconds: u64) -> String {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let day_of_era = z - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02} UTC", minutes_of_day / 60, minutes_of_day % 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minutes_of_day / 60,
+        minutes_of_day % 60
+    )
 }
 
 #[cfg(test)]

@@ -11,7 +11,10 @@ use crate::store::index::Index;
 pub fn run(registry: Option<&str>, handle: Option<&str>, credentials: &Credentials) -> Result<()> {
     let index = Index::load(credentials.paths())?;
     let registry = super::logout::resolve_registry(&index, registry)?;
-    let candidates: Vec<Account> = accounts::accounts_of(&index, &registry).into_iter().cloned().collect();
+    let candidates: Vec<Account> = accounts::accounts_of(&index, &registry)
+        .into_iter()
+        .cloned()
+        .collect();
     let active = accounts::active_account(&index, &registry).map(|account| account.did.clone());
 
     let target = match (handle, candidates.as_slice()) {
@@ -19,8 +22,16 @@ pub fn run(registry: Option<&str>, handle: Option<&str>, credentials: &Credentia
         (Some(name), _) => candidates
             .iter()
             .find(|account| account.matches(name))
-            .ok_or_else(|| anyhow::anyhow!("no account {name:?} on {registry}; the accounts are: {}", handles(&candidates)))?,
-        (None, [only]) => bail!("{} is the only account on {registry}; log in to another with docker-credential-atcr login {registry}", only.handle),
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "no account {name:?} on {registry}; the accounts are: {}",
+                    handles(&candidates)
+                )
+            })?,
+        (None, [only]) => bail!(
+            "{} is the only account on {registry}; log in to another with docker-credential-atcr login {registry}",
+            only.handle
+        ),
         (None, [first, second]) => {
             if active.as_deref() == Some(first.did.as_str()) {
                 second
@@ -28,14 +39,25 @@ pub fn run(registry: Option<&str>, handle: Option<&str>, credentials: &Credentia
                 first
             }
         }
-        (None, _) => bail!("{registry} has {} accounts: name one, for example docker-credential-atcr switch {}", candidates.len(), candidates[0].handle),
+        (None, _) => bail!(
+            "{registry} has {} accounts: name one, for example docker-credential-atcr switch {}",
+            candidates.len(),
+            candidates[0].handle
+        ),
     };
 
     accounts::activate(credentials, target)?;
-    eprintln!("✓ {} ({}) is now the active account on {registry}", target.handle, target.did);
+    eprintln!(
+        "✓ {} ({}) is now the active account on {registry}",
+        target.handle, target.did
+    );
     Ok(())
 }
 
 fn handles(accounts: &[Account]) -> String {
-    accounts.iter().map(|account| account.handle.as_str()).collect::<Vec<_>>().join(", ")
+    accounts
+        .iter()
+        .map(|account| account.handle.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }

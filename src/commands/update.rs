@@ -51,22 +51,37 @@ pub struct UpdateArgs {
 pub fn run(args: &UpdateArgs, stdout: &mut impl Write) -> Result<()> {
     let base_url = match &args.base_url {
         Some(url) => url.clone(),
-        None => std::env::var(BASE_URL_ENV).ok().filter(|url| !url.is_empty()).unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
+        None => std::env::var(BASE_URL_ENV)
+            .ok()
+            .filter(|url| !url.is_empty())
+            .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned()),
     };
-    let requested = args.target_version.as_deref().map(Version::parse).transpose()?;
+    let requested = args
+        .target_version
+        .as_deref()
+        .map(Version::parse)
+        .transpose()?;
     let current = Version::parse(VERSION).context("this build's own version is invalid")?;
     let exe = current_exe()?;
     let platform = Platform::current()?;
     let server = ReleaseServer::new(&base_url)?;
 
-    let manager = package_manager::detect(&exe, &args.package_root, |path| package_manager::rpm_owner(path, &args.package_root));
+    let manager = package_manager::detect(&exe, &args.package_root, |path| {
+        package_manager::rpm_owner(path, &args.package_root)
+    });
     if let Some(manager) = &manager {
         log::info!("{} was installed by {}", exe.display(), manager.name());
     }
 
     if args.check {
         let release = server.find_release(&platform, requested.as_ref())?;
-        return report_check(&current, &release, requested.is_some(), manager.as_ref(), stdout);
+        return report_check(
+            &current,
+            &release,
+            requested.is_some(),
+            manager.as_ref(),
+            stdout,
+        );
     }
     if let Some(manager) = manager {
         return print_upgrade_command(&exe, &manager, stdout);
@@ -84,19 +99,33 @@ pub fn run(args: &UpdateArgs, stdout: &mut impl Write) -> Result<()> {
             None => release.version <= current,
         };
         if up_to_date {
-            writeln!(stdout, "docker-credential-atcr {current} is up to date (release {}); nothing was changed", release.version)?;
+            writeln!(
+                stdout,
+                "docker-credential-atcr {current} is up to date (release {}); nothing was changed",
+                release.version
+            )?;
             eprintln!("run with --force to reinstall");
             return Ok(());
         }
     }
 
     install_release(&server, &platform, &release, &exe)?;
-    writeln!(stdout, "updated {} from {current} to {}", exe.display(), release.version)?;
+    writeln!(
+        stdout,
+        "updated {} from {current} to {}",
+        exe.display(),
+        release.version
+    )?;
     Ok(())
 }
 
 /// Downloads, checks and installs `release` over `exe`; on error `exe` is unchanged.
-fn install_release(server: &ReleaseServer, platform: &Platform, release: &Release, exe: &Path) -> Result<()> {
+fn install_release(
+    server: &ReleaseServer,
+    platform: &Platform,
+    release: &Release,
+    exe: &Path,
+) -> Result<()> {
     let archive_url = server.file_url(Some(&release.version), &release.archive);
     eprintln!("downloading {archive_url}");
     let archive = server.download(&archive_url, MAX_ARCHIVE_BYTES)?;
@@ -116,21 +145,40 @@ fn report_check(
     manager: Option<&PackageManager>,
     stdout: &mut impl Write,
 ) -> Result<()> {
-    let label = if requested { "requested version" } else { "latest version" };
-    let available = if requested { release.version != *current } else { release.version > *current };
+    let label = if requested {
+        "requested version"
+    } else {
+        "latest version"
+    };
+    let available = if requested {
+        release.version != *current
+    } else {
+        release.version > *current
+    };
 
     writeln!(stdout, "current version: {current}")?;
     writeln!(stdout, "{label}: {}", release.version)?;
-    writeln!(stdout, "update available: {}", if available { "yes" } else { "no" })?;
+    writeln!(
+        stdout,
+        "update available: {}",
+        if available { "yes" } else { "no" }
+    )?;
     if let Some(manager) = manager {
         writeln!(stdout, "update command: {}", manager.upgrade_command())?;
     }
     Ok(())
 }
 
-fn print_upgrade_command(exe: &Path, manager: &PackageManager, stdout: &mut impl Write) -> Result<()> {
+fn print_upgrade_command(
+    exe: &Path,
+    manager: &PackageManager,
+    stdout: &mut impl Write,
+) -> Result<()> {
     let name = manager.name();
-    eprintln!("{} was installed by {name}, so {name} updates it; nothing was changed. Run:", exe.display());
+    eprintln!(
+        "{} was installed by {name}, so {name} updates it; nothing was changed. Run:",
+        exe.display()
+    );
     writeln!(stdout, "{}", manager.upgrade_command())?;
     if let Some(note) = manager.note() {
         eprintln!("{note}");
@@ -140,6 +188,8 @@ fn print_upgrade_command(exe: &Path, manager: &PackageManager, stdout: &mut impl
 
 /// Returns the running binary's path with links resolved, so the new binary replaces the real file.
 fn current_exe() -> Result<PathBuf> {
-    let exe = std::env::current_exe().context("cannot find the path of the running docker-credential-atcr binary")?;
-    exe.canonicalize().with_context(|| format!("cannot resolve the path {}", exe.display()))
+    let exe = std::env::current_exe()
+        .context("cannot find the path of the running docker-credential-atcr binary")?;
+    exe.canonicalize()
+        .with_context(|| format!("cannot resolve the path {}", exe.display()))
 }

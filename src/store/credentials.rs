@@ -47,7 +47,11 @@ impl Credentials {
     }
 
     pub fn new(paths: Paths, forced: Option<Backend>) -> Credentials {
-        Credentials { paths, forced, announced: Cell::new(false) }
+        Credentials {
+            paths,
+            forced,
+            announced: Cell::new(false),
+        }
     }
 
     pub fn paths(&self) -> &Paths {
@@ -61,18 +65,38 @@ impl Credentials {
 
     /// Stores a credential for `server`, replacing any earlier one. Returns
     /// the store that now holds the secret.
-    pub fn store(&self, server: &ServerUrl, credential: &Credential) -> Result<Backend, StoreError> {
+    pub fn store(
+        &self,
+        server: &ServerUrl,
+        credential: &Credential,
+    ) -> Result<Backend, StoreError> {
         let _lock = self.lock()?;
         let mut index = Index::load(&self.paths)?;
         self.clean_stale_secrets(&mut index);
 
         let previous = index.credentials.get(&server.key).cloned();
-        let server_url = previous.as_ref().map_or_else(|| server.original.clone(), |entry| entry.server_url.clone());
+        let server_url = previous
+            .as_ref()
+            .map_or_else(|| server.original.clone(), |entry| entry.server_url.clone());
         let username = credential.username.clone();
         let key = server.key.clone();
-        self.write_recorded(&mut index, &server.key, &credential.username, &credential.secret, previous.map(|entry| entry.store), |index, store| {
-            index.credentials.insert(key, IndexEntry { server_url, username, store });
-        })
+        self.write_recorded(
+            &mut index,
+            &server.key,
+            &credential.username,
+            &credential.secret,
+            previous.map(|entry| entry.store),
+            |index, store| {
+                index.credentials.insert(
+                    key,
+                    IndexEntry {
+                        server_url,
+                        username,
+                        store,
+                    },
+                );
+            },
+        )
     }
 
     /// Erases the credential that `store` put there for `server`; returns
@@ -98,7 +122,8 @@ impl Credentials {
         let index = Index::load(&self.paths)?;
         let mut listed: BTreeMap<String, String> = BTreeMap::new();
         for (key, entry) in &index.credentials {
-            let username = accounts::active_account(&index, key).map_or(&entry.username, |account| &account.handle);
+            let username = accounts::active_account(&index, key)
+                .map_or(&entry.username, |account| &account.handle);
             listed.insert(entry.server_url.clone(), username.clone());
         }
         for account in &index.accounts {
@@ -126,12 +151,18 @@ impl Credentials {
         record: impl FnOnce(&mut Index, Backend),
     ) -> Result<Backend, StoreError> {
         let previous_secret = match previous_store {
-            Some(store) => self.read_secret(store, key).ok().flatten().map(|secret| (store, secret)),
+            Some(store) => self
+                .read_secret(store, key)
+                .ok()
+                .flatten()
+                .map(|secret| (store, secret)),
             None => None,
         };
 
         let store = self.write_secret(key, username, secret)?;
-        index.stale_secrets.retain(|stale| !(stale.key == key && stale.store == store));
+        index
+            .stale_secrets
+            .retain(|stale| !(stale.key == key && stale.store == store));
         record(index, store);
 
         if let Err(error) = index.save(&self.paths) {
@@ -143,10 +174,14 @@ impl Credentials {
             && old_store != store
         {
             if let Err(error) = self.delete_or_record(index, old_store, key) {
-                log::warn!("could not delete the old copy of the secret for {key} from the {old_store} store: {error}");
+                log::warn!(
+                    "could not delete the old copy of the secret for {key} from the {old_store} store: {error}"
+                );
             }
             if let Err(error) = index.save(&self.paths) {
-                log::warn!("could not record the old copy of the secret for {key} in the {old_store} store: {error}");
+                log::warn!(
+                    "could not record the old copy of the secret for {key} in the {old_store} store: {error}"
+                );
             }
         }
         Ok(store)
@@ -155,23 +190,37 @@ impl Credentials {
     /// Puts back the secret that a failed write replaced, or removes the new one.
     fn undo_write(&self, key: &str, store: Backend, previous: Option<(Backend, Secret)>) {
         let result = match previous {
-            Some((old_store, old_secret)) if old_store == store => self.write_to(store, key, &old_secret).map(drop),
+            Some((old_store, old_secret)) if old_store == store => {
+                self.write_to(store, key, &old_secret).map(drop)
+            }
             _ => self.delete_secret(store, key).map(drop),
         };
         if let Err(error) = result {
-            log::warn!("could not undo the write of the secret for {key} in the {store} store: {error}");
+            log::warn!(
+                "could not undo the write of the secret for {key} in the {store} store: {error}"
+            );
         }
     }
 
     /// Deletes the secret under `key` from `store`. When the keyring cannot be
     /// reached or is locked, records the secret in the index so a later write
     /// deletes it; other failures (such as a damaged file store) are errors.
-    pub(crate) fn delete_or_record(&self, index: &mut Index, store: Backend, key: &str) -> Result<(), StoreError> {
+    pub(crate) fn delete_or_record(
+        &self,
+        index: &mut Index,
+        store: Backend,
+        key: &str,
+    ) -> Result<(), StoreError> {
         match self.delete_secret(store, key) {
             Ok(_) => Ok(()),
             Err(error) if error.is_keyring_access() => {
-                log::warn!("could not delete the secret for {key} from the {store} store now ({error}); a later command will");
-                index.stale_secrets.push(StaleSecret { key: key.to_owned(), store });
+                log::warn!(
+                    "could not delete the secret for {key} from the {store} store now ({error}); a later command will"
+                );
+                index.stale_secrets.push(StaleSecret {
+                    key: key.to_owned(),
+                    store,
+                });
                 Ok(())
             }
             Err(error) => Err(error),
@@ -202,10 +251,16 @@ impl Credentials {
     }
 
     /// Reads the secret under `key` from `backend`.
-    pub(crate) fn read_secret(&self, backend: Backend, key: &str) -> Result<Option<Secret>, StoreError> {
+    pub(crate) fn read_secret(
+        &self,
+        backend: Backend,
+        key: &str,
+    ) -> Result<Option<Secret>, StoreError> {
         match backend {
             Backend::File => FileStore::new(&self.paths).get(key),
-            Backend::Keyring => match keyring::run(Operation::Get { key: key.to_owned() }) {
+            Backend::Keyring => match keyring::run(Operation::Get {
+                key: key.to_owned(),
+            }) {
                 Ok(Outcome::Secret(secret)) => Ok(secret),
                 Ok(_) => unreachable!("a get returns a secret or nothing"),
                 Err(error) => Err(error.into_store_error()),
@@ -216,16 +271,27 @@ impl Credentials {
     /// Writes the secret under `key` to the chosen store, falling back to the
     /// file store when the keyring fails. Returns the store that holds it.
     /// The caller holds the write lock and records the store in the index.
-    fn write_secret(&self, key: &str, username: &str, secret: &Secret) -> Result<Backend, StoreError> {
+    fn write_secret(
+        &self,
+        key: &str,
+        username: &str,
+        secret: &Secret,
+    ) -> Result<Backend, StoreError> {
         if self.forced == Some(Backend::File) {
             FileStore::new(&self.paths).set(key, secret)?;
             return Ok(Backend::File);
         }
 
-        let operation = Operation::Set { key: key.to_owned(), username: username.to_owned(), secret: secret.clone() };
+        let operation = Operation::Set {
+            key: key.to_owned(),
+            username: username.to_owned(),
+            secret: secret.clone(),
+        };
         let reason = match keyring::run(operation) {
             Ok(_) => return Ok(Backend::Keyring),
-            Err(error) if self.forced == Some(Backend::Keyring) => return Err(error.into_store_error()),
+            Err(error) if self.forced == Some(Backend::Keyring) => {
+                return Err(error.into_store_error());
+            }
             Err(error) => error.into_store_error(),
         };
 
@@ -238,9 +304,13 @@ impl Credentials {
     fn write_to(&self, store: Backend, key: &str, secret: &Secret) -> Result<(), StoreError> {
         match store {
             Backend::File => FileStore::new(&self.paths).set(key, secret),
-            Backend::Keyring => keyring::run(Operation::Set { key: key.to_owned(), username: String::new(), secret: secret.clone() })
-                .map(drop)
-                .map_err(|error| error.into_store_error()),
+            Backend::Keyring => keyring::run(Operation::Set {
+                key: key.to_owned(),
+                username: String::new(),
+                secret: secret.clone(),
+            })
+            .map(drop)
+            .map_err(|error| error.into_store_error()),
         }
     }
 
@@ -248,7 +318,9 @@ impl Credentials {
     pub(crate) fn delete_secret(&self, backend: Backend, key: &str) -> Result<bool, StoreError> {
         match backend {
             Backend::File => FileStore::new(&self.paths).delete(key),
-            Backend::Keyring => match keyring::run(Operation::Delete { key: key.to_owned() }) {
+            Backend::Keyring => match keyring::run(Operation::Delete {
+                key: key.to_owned(),
+            }) {
                 Ok(Outcome::Deleted(found)) => Ok(found),
                 Ok(_) => unreachable!("a delete returns whether it found the item"),
                 Err(error) => Err(error.into_store_error()),
@@ -272,7 +344,10 @@ mod tests {
     use super::*;
 
     fn file_credentials(dir: &tempfile::TempDir) -> Credentials {
-        let paths = Paths { config_dir: dir.path().join("config"), data_dir: dir.path().join("data") };
+        let paths = Paths {
+            config_dir: dir.path().join("config"),
+            data_dir: dir.path().join("data"),
+        };
         Credentials::new(paths, Some(Backend::File))
     }
 
@@ -280,15 +355,31 @@ mod tests {
     fn failed_index_save_restores_old_secret() {
         let dir = tempfile::tempdir().unwrap();
         let mut credentials = file_credentials(&dir);
-        FileStore::new(&credentials.paths).set("atcr.io", &Secret::new("old".into())).unwrap();
+        FileStore::new(&credentials.paths)
+            .set("atcr.io", &Secret::new("old".into()))
+            .unwrap();
         // A regular file where the config directory should be makes saving the index fail.
         std::fs::write(dir.path().join("not-a-dir"), "").unwrap();
         credentials.paths.config_dir = dir.path().join("not-a-dir");
 
         let mut index = Index::default();
-        let result = credentials.write_recorded(&mut index, "atcr.io", "alice", &Secret::new("new".into()), Some(Backend::File), |_, _| {});
+        let result = credentials.write_recorded(
+            &mut index,
+            "atcr.io",
+            "alice",
+            &Secret::new("new".into()),
+            Some(Backend::File),
+            |_, _| {},
+        );
         assert!(result.is_err());
-        assert_eq!(FileStore::new(&credentials.paths).get("atcr.io").unwrap().unwrap().expose(), "old");
+        assert_eq!(
+            FileStore::new(&credentials.paths)
+                .get("atcr.io")
+                .unwrap()
+                .unwrap()
+                .expose(),
+            "old"
+        );
     }
 
     #[test]
@@ -299,9 +390,21 @@ mod tests {
         credentials.paths.config_dir = dir.path().join("not-a-dir");
 
         let mut index = Index::default();
-        let result = credentials.write_recorded(&mut index, "ghcr.io", "bob", &Secret::new("new".into()), None, |_, _| {});
+        let result = credentials.write_recorded(
+            &mut index,
+            "ghcr.io",
+            "bob",
+            &Secret::new("new".into()),
+            None,
+            |_, _| {},
+        );
         assert!(result.is_err());
-        assert!(FileStore::new(&credentials.paths).get("ghcr.io").unwrap().is_none());
+        assert!(
+            FileStore::new(&credentials.paths)
+                .get("ghcr.io")
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]
@@ -313,15 +416,25 @@ mod tests {
         store.set("live.example", &Secret::new("y".into())).unwrap();
 
         let mut index = Index::default();
-        let entry = IndexEntry { server_url: "live.example".into(), username: "u".into(), store: Backend::File };
+        let entry = IndexEntry {
+            server_url: "live.example".into(),
+            username: "u".into(),
+            store: Backend::File,
+        };
         index.credentials.insert("live.example".into(), entry);
         for key in ["gone.example", "live.example"] {
-            index.stale_secrets.push(StaleSecret { key: key.into(), store: Backend::File });
+            index.stale_secrets.push(StaleSecret {
+                key: key.into(),
+                store: Backend::File,
+            });
         }
 
         credentials.clean_stale_secrets(&mut index);
         assert!(store.get("gone.example").unwrap().is_none());
-        assert!(store.get("live.example").unwrap().is_some(), "a live entry's secret is kept");
+        assert!(
+            store.get("live.example").unwrap().is_some(),
+            "a live entry's secret is kept"
+        );
         assert!(index.stale_secrets.is_empty());
     }
 }

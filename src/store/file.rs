@@ -45,13 +45,17 @@ impl<'a> FileStore<'a> {
     /// Returns the secret stored under `key`.
     pub fn get(&self, key: &str) -> Result<Option<Secret>, StoreError> {
         let file = self.load()?;
-        Ok(file.secrets.get(key).map(|value| Secret::new(value.clone())))
+        Ok(file
+            .secrets
+            .get(key)
+            .map(|value| Secret::new(value.clone())))
     }
 
     /// Stores `secret` under `key`, replacing any earlier one.
     pub fn set(&self, key: &str, secret: &Secret) -> Result<(), StoreError> {
         let mut file = self.load()?;
-        file.secrets.insert(key.to_owned(), secret.expose().to_owned());
+        file.secrets
+            .insert(key.to_owned(), secret.expose().to_owned());
         self.save(&file)
     }
 
@@ -70,11 +74,16 @@ impl<'a> FileStore<'a> {
         let path = self.paths.secrets_file();
         let bytes = match fs::read(&path) {
             Ok(bytes) => bytes,
-            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(SecretsFile::default()),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => {
+                return Ok(SecretsFile::default());
+            }
             Err(error) => return Err(StoreError::io("read", &path)(error)),
         };
         // serde_json's error names the line and column, never the content.
-        serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt { path, reason: crate::json_error::describe(&error) })
+        serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
+            path,
+            reason: crate::json_error::describe(&error),
+        })
     }
 
     fn save(&self, file: &SecretsFile) -> Result<(), StoreError> {
@@ -86,7 +95,8 @@ impl<'a> FileStore<'a> {
         let path = self.paths.secrets_file();
         let mut json = serde_json::to_vec_pretty(file).expect("the secrets file always serializes");
         json.push(b'\n');
-        let result = atomic::write_file(&path, &json, 0o600).map_err(StoreError::io("write", &path));
+        let result =
+            atomic::write_file(&path, &json, 0o600).map_err(StoreError::io("write", &path));
         zeroize::Zeroize::zeroize(&mut json);
         result
     }
@@ -99,10 +109,15 @@ mod tests {
     #[test]
     fn set_get_delete_round_trip() {
         let dir = tempfile::tempdir().unwrap();
-        let paths = Paths { config_dir: dir.path().join("c"), data_dir: dir.path().join("d") };
+        let paths = Paths {
+            config_dir: dir.path().join("c"),
+            data_dir: dir.path().join("d"),
+        };
         let store = FileStore::new(&paths);
 
-        store.set("atcr.io", &Secret::new("s3cret\n".into())).unwrap();
+        store
+            .set("atcr.io", &Secret::new("s3cret\n".into()))
+            .unwrap();
         assert_eq!(store.get("atcr.io").unwrap().unwrap().expose(), "s3cret\n");
         assert!(store.delete("atcr.io").unwrap());
         assert!(!store.delete("atcr.io").unwrap());

@@ -62,20 +62,30 @@ impl Index {
             Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Index::default()),
             Err(error) => return Err(StoreError::io("read", &path)(error)),
         };
-        serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt { path, reason: crate::json_error::describe(&error) })
+        serde_json::from_slice(&bytes).map_err(|error| StoreError::Corrupt {
+            path,
+            reason: crate::json_error::describe(&error),
+        })
     }
 
     /// Reports whether a live entry (a stored credential or an account) keeps its secret under `key` in `store`.
     pub fn names_secret(&self, key: &str, store: Backend) -> bool {
-        let credential = self.credentials.get(key).is_some_and(|entry| entry.store == store);
-        let account = self.accounts.iter().any(|account| account.secret_key() == key && account.store == store);
+        let credential = self
+            .credentials
+            .get(key)
+            .is_some_and(|entry| entry.store == store);
+        let account = self
+            .accounts
+            .iter()
+            .any(|account| account.secret_key() == key && account.store == store);
         credential || account
     }
 
     /// Writes the index atomically. The caller holds the write lock.
     pub fn save(&self, paths: &Paths) -> Result<(), StoreError> {
         let path = paths.index_file();
-        atomic::create_private_dir(&paths.config_dir).map_err(StoreError::io("create", &paths.config_dir))?;
+        atomic::create_private_dir(&paths.config_dir)
+            .map_err(StoreError::io("create", &paths.config_dir))?;
         atomic::remove_stale_temporary_files(&paths.config_dir);
 
         let mut json = serde_json::to_vec_pretty(self).expect("the index always serializes");
@@ -90,7 +100,10 @@ mod tests {
 
     fn temp_paths() -> (tempfile::TempDir, Paths) {
         let dir = tempfile::tempdir().unwrap();
-        let paths = Paths { config_dir: dir.path().join("config"), data_dir: dir.path().join("data") };
+        let paths = Paths {
+            config_dir: dir.path().join("config"),
+            data_dir: dir.path().join("data"),
+        };
         (dir, paths)
     }
 
@@ -104,14 +117,23 @@ mod tests {
     fn unknown_fields_survive_rewrite() {
         let (_dir, paths) = temp_paths();
         fs::create_dir_all(&paths.config_dir).unwrap();
-        fs::write(paths.index_file(), r#"{"credentials":{},"devices":[{"name":"laptop"}]}"#).unwrap();
+        fs::write(
+            paths.index_file(),
+            r#"{"credentials":{},"devices":[{"name":"laptop"}]}"#,
+        )
+        .unwrap();
 
         let mut index = Index::load(&paths).unwrap();
-        let entry = IndexEntry { server_url: "atcr.io".into(), username: "bob".into(), store: Backend::File };
+        let entry = IndexEntry {
+            server_url: "atcr.io".into(),
+            username: "bob".into(),
+            store: Backend::File,
+        };
         index.credentials.insert("atcr.io".into(), entry);
         index.save(&paths).unwrap();
 
-        let saved: serde_json::Value = serde_json::from_slice(&fs::read(paths.index_file()).unwrap()).unwrap();
+        let saved: serde_json::Value =
+            serde_json::from_slice(&fs::read(paths.index_file()).unwrap()).unwrap();
         assert_eq!(saved["devices"][0]["name"], "laptop");
         assert_eq!(saved["credentials"]["atcr.io"]["store"], "file");
     }

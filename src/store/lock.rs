@@ -20,7 +20,8 @@ pub struct WriteLock {
 impl WriteLock {
     /// Blocks until this process is the only writer.
     pub fn acquire(paths: &Paths) -> Result<WriteLock, StoreError> {
-        create_private_dir(&paths.config_dir).map_err(StoreError::io("create", &paths.config_dir))?;
+        create_private_dir(&paths.config_dir)
+            .map_err(StoreError::io("create", &paths.config_dir))?;
 
         let path = paths.lock_file();
         let file = OpenOptions::new()

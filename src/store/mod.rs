@@ -54,11 +54,17 @@ impl FromStr for Backend {
 /// Failures of the stores and the index. None of them carries a secret.
 #[derive(Debug, Error)]
 pub enum StoreError {
-    #[error("invalid ATCR_CREDENTIAL_STORE value {0:?}: set it to \"keyring\" or \"file\", or unset it to choose automatically")]
+    #[error(
+        "invalid ATCR_CREDENTIAL_STORE value {0:?}: set it to \"keyring\" or \"file\", or unset it to choose automatically"
+    )]
     InvalidSetting(String),
 
     #[error("cannot {action} {}: {error}", path.display())]
-    Io { action: &'static str, path: PathBuf, error: io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        error: io::Error,
+    },
 
     #[error("{} is not valid JSON ({reason}); fix the file or move it away (this loses the entries it holds)", path.display())]
     Corrupt { path: PathBuf, reason: String },
@@ -66,14 +72,22 @@ pub enum StoreError {
     #[error("the keyring is unavailable: {0}")]
     KeyringUnavailable(String),
 
-    #[error("the keyring is locked: unlock it (for example by logging in to the desktop session) or set ATCR_CREDENTIAL_STORE=file")]
+    #[error(
+        "the keyring is locked: unlock it (for example by logging in to the desktop session) or set ATCR_CREDENTIAL_STORE=file"
+    )]
     KeyringLocked,
 
-    #[error("the keyring did not answer within {0} ms: check the Secret Service (gnome-keyring, KWallet) or set ATCR_CREDENTIAL_STORE=file")]
+    #[error(
+        "the keyring did not answer within {0} ms: check the Secret Service (gnome-keyring, KWallet) or set ATCR_CREDENTIAL_STORE=file"
+    )]
     KeyringTimeout(u128),
 
     #[error("the secret is {size} bytes, larger than the {limit}-byte limit of {backend}")]
-    TooLarge { size: usize, limit: usize, backend: &'static str },
+    TooLarge {
+        size: usize,
+        limit: usize,
+        backend: &'static str,
+    },
 
     #[error("the keyring failed: {0}")]
     Keyring(String),
@@ -85,12 +99,22 @@ impl StoreError {
     pub fn is_keyring_access(&self) -> bool {
         matches!(
             self,
-            StoreError::KeyringUnavailable(_) | StoreError::KeyringLocked | StoreError::KeyringTimeout(_) | StoreError::Keyring(_)
+            StoreError::KeyringUnavailable(_)
+                | StoreError::KeyringLocked
+                | StoreError::KeyringTimeout(_)
+                | StoreError::Keyring(_)
         )
     }
 
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(io::Error) -> StoreError {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(io::Error) -> StoreError {
         let path = path.into();
-        move |error| StoreError::Io { action, path, error }
+        move |error| StoreError::Io {
+            action,
+            path,
+            error,
+        }
     }
 }

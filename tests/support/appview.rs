@@ -24,7 +24,11 @@ pub enum TokenReply {
     Stall(Duration),
     Malformed,
     /// Grants this account instead of the default one.
-    Grant { handle: String, did: String, secret: String },
+    Grant {
+        handle: String,
+        did: String,
+        secret: String,
+    },
     /// Grants with a body that lacks `did`.
     GrantWithoutDid,
 }
@@ -66,7 +70,11 @@ impl AppView {
         let port = listener.local_addr().unwrap().port();
         let state = Arc::new(Mutex::new(State {
             token_replies: VecDeque::new(),
-            default_grant: ("alice.bsky.social".into(), "did:plc:alice".into(), "atcr_device_alice".into()),
+            default_grant: (
+                "alice.bsky.social".into(),
+                "did:plc:alice".into(),
+                "atcr_device_alice".into(),
+            ),
             granted: Vec::new(),
             revoked: HashSet::new(),
             expires_in: 30.0,
@@ -139,7 +147,10 @@ impl AppView {
 
     /// The number of polls of `POST /auth/device/token`.
     pub fn poll_count(&self) -> usize {
-        self.requests().iter().filter(|request| request.path == "/auth/device/token").count()
+        self.requests()
+            .iter()
+            .filter(|request| request.path == "/auth/device/token")
+            .count()
     }
 }
 
@@ -173,7 +184,13 @@ fn handle(stream: TcpStream, state: &Mutex<State>, port: u16) -> std::io::Result
     let body = String::from_utf8_lossy(&body).into_owned();
     let path = target.split('?').next().unwrap_or("").to_owned();
 
-    state.lock().unwrap().requests.push(Recorded { method: method.clone(), path: path.clone(), user_agent, authorization: authorization.clone(), body: body.clone() });
+    state.lock().unwrap().requests.push(Recorded {
+        method: method.clone(),
+        path: path.clone(),
+        user_agent,
+        authorization: authorization.clone(),
+        body: body.clone(),
+    });
 
     let (status, reply) = match (method.as_str(), path.as_str()) {
         ("POST", "/auth/device/code") => device_code(state, port),
@@ -221,8 +238,15 @@ fn device_token(state: &Mutex<State>) -> (u16, String) {
             error("authorization_pending")
         }
         Some(TokenReply::Malformed) => (200, "{\"device_secret\": ".into()),
-        Some(TokenReply::GrantWithoutDid) => (200, r#"{"device_secret":"atcr_device_x","handle":"x.example"}"#.into()),
-        Some(TokenReply::Grant { handle, did, secret }) => grant(state, &handle, &did, &secret),
+        Some(TokenReply::GrantWithoutDid) => (
+            200,
+            r#"{"device_secret":"atcr_device_x","handle":"x.example"}"#.into(),
+        ),
+        Some(TokenReply::Grant {
+            handle,
+            did,
+            secret,
+        }) => grant(state, &handle, &did, &secret),
         None => {
             let (handle, did, secret) = state.lock().unwrap().default_grant.clone();
             grant(state, &handle, &did, &secret)
@@ -231,8 +255,16 @@ fn device_token(state: &Mutex<State>) -> (u16, String) {
 }
 
 fn grant(state: &Mutex<State>, handle: &str, did: &str, secret: &str) -> (u16, String) {
-    state.lock().unwrap().granted.push((handle.to_owned(), secret.to_owned()));
-    (200, serde_json::json!({"device_secret": secret, "handle": handle, "did": did, "extra": 1}).to_string())
+    state
+        .lock()
+        .unwrap()
+        .granted
+        .push((handle.to_owned(), secret.to_owned()));
+    (
+        200,
+        serde_json::json!({"device_secret": secret, "handle": handle, "did": did, "extra": 1})
+            .to_string(),
+    )
 }
 
 fn token_service(state: &Mutex<State>, authorization: &str) -> (u16, String) {
@@ -242,9 +274,14 @@ fn token_service(state: &Mutex<State>, authorization: &str) -> (u16, String) {
     }
     let state = state.lock().unwrap();
     let accepted = state.granted.iter().any(|(handle, secret)| {
-        !state.revoked.contains(secret) && authorization == format!("Basic {}", base64(&format!("{handle}:{secret}")))
+        !state.revoked.contains(secret)
+            && authorization == format!("Basic {}", base64(&format!("{handle}:{secret}")))
     });
-    if accepted { (200, r#"{"token":"eyJ0.e30.sig","expires_in":300}"#.into()) } else { (401, r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#.into()) }
+    if accepted {
+        (200, r#"{"token":"eyJ0.e30.sig","expires_in":300}"#.into())
+    } else {
+        (401, r#"{"errors":[{"code":"UNAUTHORIZED"}]}"#.into())
+    }
 }
 
 fn respond(mut stream: TcpStream, status: u16, body: &str) -> std::io::Result<()> {
@@ -255,12 +292,19 @@ fn respond(mut stream: TcpStream, status: u16, body: &str) -> std::io::Result<()
         404 => "Not Found",
         _ => "Error",
     };
-    write!(stream, "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len())?;
+    write!(
+        stream,
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
     stream.flush()
 }
 
 fn respond_redirect(mut stream: TcpStream, location: &str) -> std::io::Result<()> {
-    write!(stream, "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")?;
+    write!(
+        stream,
+        "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+    )?;
     stream.flush()
 }
 
@@ -270,7 +314,11 @@ pub fn base64(input: &str) -> String {
     let bytes = input.as_bytes();
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

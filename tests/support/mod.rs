@@ -30,13 +30,16 @@ pub fn helper_binary() -> PathBuf {
 
 /// Fails with a message naming the missing tool and the script that installs it.
 pub fn require_tool(name: &str) -> PathBuf {
-    find_on_path(name).unwrap_or_else(|| panic!("{name} is not on PATH: run scripts/install-test-deps.sh"))
+    find_on_path(name)
+        .unwrap_or_else(|| panic!("{name} is not on PATH: run scripts/install-test-deps.sh"))
 }
 
 /// Finds an executable on PATH.
 pub fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|candidate| candidate.is_file())
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|candidate| candidate.is_file())
 }
 
 /// A temporary home for one test, and the environment the helper runs in.
@@ -60,12 +63,17 @@ impl Run {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {self:?}"))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {self:?}"))
     }
 
     /// Panics with the whole run when the exit status is not `expected`.
     pub fn assert_status(&self, expected: i32) -> &Self {
-        assert_eq!(self.status, Some(expected), "unexpected exit status: {self:#?}");
+        assert_eq!(
+            self.status,
+            Some(expected),
+            "unexpected exit status: {self:#?}"
+        );
         self
     }
 }
@@ -74,7 +82,10 @@ impl Sandbox {
     /// A sandbox whose helper uses the file store and sees no D-Bus session.
     pub fn new() -> Sandbox {
         let dir = tempfile::tempdir().expect("create a temporary directory");
-        let mut sandbox = Sandbox { dir, env: BTreeMap::new() };
+        let mut sandbox = Sandbox {
+            dir,
+            env: BTreeMap::new(),
+        };
 
         let home = sandbox.dir.path().join("home");
         std::fs::create_dir_all(&home).unwrap();
@@ -112,12 +123,14 @@ impl Sandbox {
 
     /// The file store's secrets file.
     pub fn secrets_file(&self) -> PathBuf {
-        self.home().join(".local/share/docker-credential-atcr/credentials.json")
+        self.home()
+            .join(".local/share/docker-credential-atcr/credentials.json")
     }
 
     /// The account index.
     pub fn index_file(&self) -> PathBuf {
-        self.home().join(".config/docker-credential-atcr/index.json")
+        self.home()
+            .join(".config/docker-credential-atcr/index.json")
     }
 
     pub fn docker_config(&self) -> PathBuf {
@@ -158,7 +171,8 @@ impl Sandbox {
 
     /// Stores a credential and asserts success.
     pub fn store(&self, server: &str, username: &str, secret: &str) -> Run {
-        let request = serde_json::json!({"ServerURL": server, "Username": username, "Secret": secret});
+        let request =
+            serde_json::json!({"ServerURL": server, "Username": username, "Secret": secret});
         let run = self.run(&["store"], request.to_string());
         run.assert_status(0);
         run
@@ -172,7 +186,10 @@ impl Sandbox {
 
 /// Runs `command`, writes `stdin` and closes it, and waits at most `timeout`.
 pub fn run_with_stdin(mut command: Command, stdin: &[u8], timeout: Duration) -> Run {
-    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let started = Instant::now();
     let mut child = spawn_retrying(&mut command);
 
@@ -195,7 +212,10 @@ pub fn spawn_retrying(command: &mut Command) -> Child {
     loop {
         match command.spawn() {
             Ok(child) => return child,
-            Err(error) if error.kind() == std::io::ErrorKind::ExecutableFileBusy && started.elapsed() < Duration::from_secs(5) => {
+            Err(error)
+                if error.kind() == std::io::ErrorKind::ExecutableFileBusy
+                    && started.elapsed() < Duration::from_secs(5) =>
+            {
                 std::thread::sleep(Duration::from_millis(10));
             }
             Err(error) => panic!("cannot spawn {command:?}: {error}"),
@@ -248,7 +268,9 @@ pub fn wait_with_timeout(mut child: Child, started: Instant, timeout: Duration) 
 
 /// Runs a command to completion and panics with its output if it fails.
 pub fn check_output(command: &mut Command) -> Output {
-    let output = command.output().unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
+    let output = command
+        .output()
+        .unwrap_or_else(|error| panic!("cannot run {command:?}: {error}"));
     assert!(
         output.status.success(),
         "{command:?} failed with {}:\nstdout: {}\nstderr: {}",

@@ -31,18 +31,33 @@ impl OciImage {
     pub fn write(dir: &Path, tag: &str) -> OciImage {
         let rootfs = dir.join("rootfs");
         fs::create_dir_all(rootfs.join("etc")).unwrap();
-        fs::write(rootfs.join("hello.txt"), "hello from docker-credential-atcr's tests\n").unwrap();
+        fs::write(
+            rootfs.join("hello.txt"),
+            "hello from docker-credential-atcr's tests\n",
+        )
+        .unwrap();
         fs::write(rootfs.join("etc/os-release"), "ID=atcr-test\n").unwrap();
 
         let layout = dir.join("layout");
         fs::create_dir_all(layout.join("blobs/sha256")).unwrap();
-        fs::write(layout.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+        fs::write(
+            layout.join("oci-layout"),
+            r#"{"imageLayoutVersion":"1.0.0"}"#,
+        )
+        .unwrap();
 
         // A reproducible tar: sorted names, root ownership, a fixed time.
         let layer_file = dir.join("layer.tar");
         check_output(
             Command::new("tar")
-                .args(["--sort=name", "--owner=0", "--group=0", "--numeric-owner", "--mtime=@0", "-cf"])
+                .args([
+                    "--sort=name",
+                    "--owner=0",
+                    "--group=0",
+                    "--numeric-owner",
+                    "--mtime=@0",
+                    "-cf",
+                ])
                 .arg(&layer_file)
                 .arg("-C")
                 .arg(&rootfs)
@@ -80,7 +95,11 @@ impl OciImage {
         });
         fs::write(layout.join("index.json"), index.to_string()).unwrap();
 
-        OciImage { layout, tag: tag.to_owned(), manifest_digest: manifest.digest }
+        OciImage {
+            layout,
+            tag: tag.to_owned(),
+            manifest_digest: manifest.digest,
+        }
     }
 
     /// Returns the reference that skopeo and other containers/image clients read: `oci:<layout>:<tag>`.
@@ -101,13 +120,25 @@ fn add_blob(layout: &Path, bytes: &[u8]) -> Blob {
     let digest = sha256_digest(&staging);
     let hex = digest.strip_prefix("sha256:").unwrap();
     fs::rename(&staging, layout.join("blobs/sha256").join(hex)).unwrap();
-    Blob { digest, size: bytes.len() }
+    Blob {
+        digest,
+        size: bytes.len(),
+    }
 }
 
 /// Returns `sha256:<hex>` of the file at `path`.
 fn sha256_digest(path: &Path) -> String {
     let output = check_output(Command::new("sha256sum").arg(path));
-    let hex = String::from_utf8(output.stdout).unwrap().split_whitespace().next().unwrap().to_owned();
-    assert_eq!(hex.len(), 64, "sha256sum printed an unexpected digest {hex:?}");
+    let hex = String::from_utf8(output.stdout)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        hex.len(),
+        64,
+        "sha256sum printed an unexpected digest {hex:?}"
+    );
     format!("sha256:{hex}")
 }

@@ -42,7 +42,10 @@ pub struct Response {
 impl Response {
     /// Returns the first header named `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(key, _)| key.eq_ignore_ascii_case(name)).map(|(_, value)| value.as_str())
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
     }
 }
 
@@ -73,7 +76,13 @@ impl Registry {
                 .spawn()
                 .expect("start docker-registry");
             if wait_until_ready(&mut child, port, &log_path) {
-                return Registry { dir, child, port, username: username.to_owned(), password: password.to_owned() };
+                return Registry {
+                    dir,
+                    child,
+                    port,
+                    username: username.to_owned(),
+                    password: password.to_owned(),
+                };
             }
             // Another process took the port between choosing and binding it: try another.
             let _ = child.kill();
@@ -92,7 +101,6 @@ impl Registry {
         fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
     }
 
-
     /// Sends `GET path` with `accept`, using the registry's account when
     /// `authenticated` is true.
     pub fn get(&self, path: &str, accept: &str, authenticated: bool) -> Response {
@@ -101,10 +109,13 @@ impl Registry {
             let token = base64(format!("{}:{}", self.username, self.password).as_bytes());
             headers.push(("Authorization".to_owned(), format!("Basic {token}")));
         }
-        request(self.port, path, &headers)
-            .unwrap_or_else(|error| panic!("GET {path} from the registry failed: {error}\n{}", self.log()))
+        request(self.port, path, &headers).unwrap_or_else(|error| {
+            panic!(
+                "GET {path} from the registry failed: {error}\n{}",
+                self.log()
+            )
+        })
     }
-
 }
 
 impl Drop for Registry {
@@ -121,7 +132,10 @@ fn wait_until_ready(child: &mut Child, port: u16, log_path: &Path) -> bool {
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().expect("poll docker-registry") {
-            eprintln!("docker-registry on port {port} exited with {status}:\n{}", log());
+            eprintln!(
+                "docker-registry on port {port} exited with {status}:\n{}",
+                log()
+            );
             return false;
         }
         if let Ok(response) = request(port, "/v2/", &[])
@@ -129,7 +143,11 @@ fn wait_until_ready(child: &mut Child, port: u16, log_path: &Path) -> bool {
         {
             return true;
         }
-        assert!(started.elapsed() < START_TIMEOUT, "timed out waiting for docker-registry on port {port}:\n{}", log());
+        assert!(
+            started.elapsed() < START_TIMEOUT,
+            "timed out waiting for docker-registry on port {port}:\n{}",
+            log()
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -186,12 +204,18 @@ fn request(port: u16, path: &str, headers: &[(String, String)]) -> std::io::Resu
         .split_whitespace()
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("invalid HTTP status line {status_line:?}")))?;
+        .ok_or_else(|| {
+            std::io::Error::other(format!("invalid HTTP status line {status_line:?}"))
+        })?;
     let headers = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
         .collect();
-    Ok(Response { status, headers, body: body.to_owned() })
+    Ok(Response {
+        status,
+        headers,
+        body: body.to_owned(),
+    })
 }
 
 /// Encodes `bytes` as standard base64 with padding (RFC 4648, section 4).
@@ -199,7 +223,11 @@ pub fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut encoded = String::new();
     for chunk in bytes.chunks(3) {
-        let group = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let group = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let bits = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
         for position in 0..4 {
             if position <= chunk.len() {

@@ -48,12 +48,20 @@ impl ReleaseServer {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    let (root, truncated, requests) = (root.clone(), truncated.clone(), requests.clone());
+                    let (root, truncated, requests) =
+                        (root.clone(), truncated.clone(), requests.clone());
                     std::thread::spawn(move || serve(stream, &root, &truncated, &requests));
                 }
             })
         };
-        ReleaseServer { dir, port, stop, truncated, requests, thread: Some(thread) }
+        ReleaseServer {
+            dir,
+            port,
+            stop,
+            truncated,
+            requests,
+            thread: Some(thread),
+        }
     }
 
     /// Returns the base URL to pass as `--base-url`.
@@ -99,7 +107,12 @@ impl Drop for ReleaseServer {
 }
 
 /// Serves one request and closes the connection.
-fn serve(mut stream: TcpStream, root: &Path, truncated: &Mutex<HashSet<String>>, requests: &Mutex<Vec<String>>) {
+fn serve(
+    mut stream: TcpStream,
+    root: &Path,
+    truncated: &Mutex<HashSet<String>>,
+    requests: &Mutex<Vec<String>>,
+) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -111,20 +124,40 @@ fn serve(mut stream: TcpStream, root: &Path, truncated: &Mutex<HashSet<String>>,
     }
     let head = String::from_utf8_lossy(&head);
     let mut words = head.split_whitespace();
-    let (Some(method), Some(path)) = (words.next(), words.next()) else { return };
+    let (Some(method), Some(path)) = (words.next(), words.next()) else {
+        return;
+    };
     requests.lock().unwrap().push(path.to_owned());
 
     let relative = Path::new(path.trim_start_matches('/'));
-    let safe = relative.components().all(|component| matches!(component, Component::Normal(_)));
-    let body = if method == "GET" && safe { fs::read(root.join(relative)).ok() } else { None };
+    let safe = relative
+        .components()
+        .all(|component| matches!(component, Component::Normal(_)));
+    let body = if method == "GET" && safe {
+        fs::read(root.join(relative)).ok()
+    } else {
+        None
+    };
 
     let Some(body) = body else {
-        let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\nConnection: close\r\n\r\nnot found\n");
+        let _ = stream.write_all(
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 10\r\nConnection: close\r\n\r\nnot found\n",
+        );
         return;
     };
-    let header = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n", body.len());
-    let sent = if truncated.lock().unwrap().contains(path) { &body[..body.len() / 2] } else { &body[..] };
-    let _ = stream.write_all(header.as_bytes()).and_then(|()| stream.write_all(sent)).and_then(|()| stream.flush());
+    let header = format!(
+        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let sent = if truncated.lock().unwrap().contains(path) {
+        &body[..body.len() / 2]
+    } else {
+        &body[..]
+    };
+    let _ = stream
+        .write_all(header.as_bytes())
+        .and_then(|()| stream.write_all(sent))
+        .and_then(|()| stream.flush());
 }
 
 /// Returns the platform part of archive names for this machine: `<OS>_<arch>`.
@@ -135,7 +168,11 @@ pub fn platform() -> String {
         "windows" => "Windows",
         other => panic!("no release archive is named for {other}"),
     };
-    let arch = if std::env::consts::ARCH == "aarch64" { "arm64" } else { std::env::consts::ARCH };
+    let arch = if std::env::consts::ARCH == "aarch64" {
+        "arm64"
+    } else {
+        std::env::consts::ARCH
+    };
     format!("{os}_{arch}")
 }
 
@@ -160,12 +197,18 @@ pub fn tar_gz(entries: &[(&str, &[u8], u32)]) -> Vec<u8> {
 
 /// Returns the lowercase hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|byte| format!("{byte:02x}")).collect()
+    Sha256::digest(data)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Builds `checksums.txt` for `files` in `sha256sum` format.
 pub fn checksums(files: &[(&str, &[u8])]) -> String {
-    files.iter().map(|(name, data)| format!("{}  {name}\n", sha256_hex(data))).collect()
+    files
+        .iter()
+        .map(|(name, data)| format!("{}  {name}\n", sha256_hex(data)))
+        .collect()
 }
 
 /// A shell script that acts as release `version` of the helper: `version`

@@ -47,7 +47,11 @@ impl SecretService {
             .expect("start dbus-daemon");
         wait_for(|| socket.exists(), "dbus-daemon to create its socket");
 
-        SecretService { dir, bus, keyring: None }
+        SecretService {
+            dir,
+            bus,
+            keyring: None,
+        }
     }
 
     /// The address for `DBUS_SESSION_BUS_ADDRESS`.
@@ -76,7 +80,10 @@ impl SecretService {
         keyring.stdin.take().unwrap().write_all(b"\n").unwrap();
         self.keyring = Some(keyring);
 
-        wait_for(|| self.has_default_collection(), "gnome-keyring to publish its default collection");
+        wait_for(
+            || self.has_default_collection(),
+            "gnome-keyring to publish its default collection",
+        );
     }
 
     fn has_default_collection(&self) -> bool {
@@ -99,18 +106,30 @@ impl SecretService {
                 "array:objpath:/org/freedesktop/secrets/aliases/default",
             ])
             .expect("lock the default collection");
-        assert!(reply.contains("/org/freedesktop/secrets/"), "unexpected reply to Lock: {reply}");
+        assert!(
+            reply.contains("/org/freedesktop/secrets/"),
+            "unexpected reply to Lock: {reply}"
+        );
     }
 
     /// Looks up the secret of the helper's item for `key` with secret-tool, a
     /// libsecret client independent of the helper.
     pub fn lookup(&self, key: &str) -> Option<String> {
         let output = Command::new(require_tool("secret-tool"))
-            .args(["lookup", "service", "docker-credential-atcr", "username", key])
+            .args([
+                "lookup",
+                "service",
+                "docker-credential-atcr",
+                "username",
+                key,
+            ])
             .env("DBUS_SESSION_BUS_ADDRESS", self.address())
             .output()
             .expect("run secret-tool");
-        output.status.success().then(|| String::from_utf8(output.stdout).unwrap())
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8(output.stdout).unwrap())
     }
 
     fn dbus_send(&self, args: &[&str]) -> Option<String> {
@@ -120,7 +139,10 @@ impl SecretService {
             .args(args)
             .output()
             .ok()?;
-        output.status.success().then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+        output
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
     }
 }
 
@@ -186,8 +208,10 @@ fn bus_config(socket: &Path) -> String {
 fn wait_for(mut ready: impl FnMut() -> bool, what: &str) {
     let started = Instant::now();
     while !ready() {
-        assert!(started.elapsed() < Duration::from_secs(15), "timed out waiting for {what}");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
-

@@ -19,14 +19,22 @@ pub fn check(project: &Project, dir: &Path) -> Result<()> {
         let scratch = tempfile::tempdir()?;
         let paths = unpack(&path, scratch.path())?;
         if paths != expected_paths() {
-            bail!("{} contains {paths:?}, expected {:?}", path.display(), expected_paths());
+            bail!(
+                "{} contains {paths:?}, expected {:?}",
+                path.display(),
+                expected_paths()
+            );
         }
 
         for document in ["LICENSE", "README.md", "INSTALLATION.md"] {
             let packed = fs::read(scratch.path().join(document))?;
-            let committed = fs::read(project.root.join(document)).with_context(|| format!("cannot read {document}"))?;
+            let committed = fs::read(project.root.join(document))
+                .with_context(|| format!("cannot read {document}"))?;
             if packed != committed {
-                bail!("{document} in {} differs from the workspace's {document}: rebuild with `cargo pkg snapshot`", path.display());
+                bail!(
+                    "{document} in {} differs from the workspace's {document}: rebuild with `cargo pkg snapshot`",
+                    path.display()
+                );
             }
         }
 
@@ -35,16 +43,28 @@ pub fn check(project: &Project, dir: &Path) -> Result<()> {
         let printed = String::from_utf8_lossy(&output.stdout).trim().to_owned();
         let expected = expected_version_line(project);
         if printed != expected {
-            bail!("the binary in {} prints `{printed}` for `version`, expected `{expected}`", path.display());
+            bail!(
+                "the binary in {} prints `{printed}` for `version`, expected `{expected}`",
+                path.display()
+            );
         }
-        eprintln!("  {}: {} files, `version` prints `{printed}`", path.display(), paths.len());
+        eprintln!(
+            "  {}: {} files, `version` prints `{printed}`",
+            path.display(),
+            paths.len()
+        );
     }
     Ok(())
 }
 
 /// The line `docker-credential-atcr version` prints for this project's version, commit and date.
 pub fn expected_version_line(project: &Project) -> String {
-    format!("{PACKAGE} {} (commit {}, built {})", project.version, project.commit, project.build_date())
+    format!(
+        "{PACKAGE} {} (commit {}, built {})",
+        project.version,
+        project.commit,
+        project.build_date()
+    )
 }
 
 /// Extracts `archive` into `into` and returns its sorted entry paths, directories ending in `/`.
@@ -52,14 +72,20 @@ fn unpack(archive: &Path, into: &Path) -> Result<Vec<String>> {
     let file = File::open(archive).with_context(|| format!("cannot open {}", archive.display()))?;
     let mut tar = tar::Archive::new(GzDecoder::new(file));
     let mut paths = Vec::new();
-    for entry in tar.entries().with_context(|| format!("cannot read {}", archive.display()))? {
+    for entry in tar
+        .entries()
+        .with_context(|| format!("cannot read {}", archive.display()))?
+    {
         let mut entry = entry.with_context(|| format!("cannot read {}", archive.display()))?;
         let mut name = entry.path()?.to_string_lossy().into_owned();
         if entry.header().entry_type().is_dir() && !name.ends_with('/') {
             name.push('/');
         }
         if !entry.unpack_in(into)? {
-            bail!("{} has an entry outside its top directory: {name}", archive.display());
+            bail!(
+                "{} has an entry outside its top directory: {name}",
+                archive.display()
+            );
         }
         paths.push(name);
     }

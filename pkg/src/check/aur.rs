@@ -16,10 +16,10 @@ use anyhow::{Context, Result, bail};
 use super::archives::expected_version_line;
 use super::tree;
 use crate::aur::{BIN_PACKAGE, PACKAGES, SOURCE_PACKAGE, print_srcinfo, render, values};
+use crate::binary;
 use crate::names::{self, PACKAGE};
 use crate::process;
 use crate::project::Project;
-use crate::binary;
 use crate::targets::{LINUX, Target};
 use crate::unprivileged::{Runner, is_root};
 
@@ -38,13 +38,25 @@ pub fn check(project: &Project, dir: &Path) -> Result<()> {
 /// Lets makepkg check the source tarball against the source PKGBUILD's sum.
 pub fn check_source(project: &Project, dir: &Path) -> Result<()> {
     let runner = Runner::new()?;
-    let build = tempfile::Builder::new().prefix("atcr-aur-source-").tempdir()?;
+    let build = tempfile::Builder::new()
+        .prefix("atcr-aur-source-")
+        .tempdir()?;
     let tarball = names::source_tarball(&project.version);
-    fs::copy(dir.join("aur").join(SOURCE_PACKAGE).join("PKGBUILD"), build.path().join("PKGBUILD"))?;
-    fs::copy(dir.join(&tarball), build.path().join(&tarball)).with_context(|| format!("cannot copy {}", dir.join(&tarball).display()))?;
+    fs::copy(
+        dir.join("aur").join(SOURCE_PACKAGE).join("PKGBUILD"),
+        build.path().join("PKGBUILD"),
+    )?;
+    fs::copy(dir.join(&tarball), build.path().join(&tarball))
+        .with_context(|| format!("cannot copy {}", dir.join(&tarball).display()))?;
     runner.own(build.path())?;
-    process::output(runner.command("makepkg", build.path()).args(["--verifysource", "--nodeps"]))
-        .with_context(|| format!("makepkg --verifysource rejects {tarball} for the {SOURCE_PACKAGE} PKGBUILD"))?;
+    process::output(
+        runner
+            .command("makepkg", build.path())
+            .args(["--verifysource", "--nodeps"]),
+    )
+    .with_context(|| {
+        format!("makepkg --verifysource rejects {tarball} for the {SOURCE_PACKAGE} PKGBUILD")
+    })?;
     eprintln!("  makepkg --verifysource accepts {tarball}");
     Ok(())
 }
@@ -53,22 +65,35 @@ pub fn check_source(project: &Project, dir: &Path) -> Result<()> {
 fn check_rendered(project: &Project, runner: &Runner, dir: &Path, package: &str) -> Result<()> {
     let package_dir = dir.join("aur").join(package);
     let pkgbuild_path = package_dir.join("PKGBUILD");
-    let pkgbuild = fs::read_to_string(&pkgbuild_path).with_context(|| format!("cannot read {}", pkgbuild_path.display()))?;
+    let pkgbuild = fs::read_to_string(&pkgbuild_path)
+        .with_context(|| format!("cannot read {}", pkgbuild_path.display()))?;
 
     let template = project.root.join("aur").join(package).join("PKGBUILD.in");
-    let text = fs::read_to_string(&template).with_context(|| format!("cannot read {}", template.display()))?;
+    let text = fs::read_to_string(&template)
+        .with_context(|| format!("cannot read {}", template.display()))?;
     let expected = render(&template, &text, &values(project, dir)?)?;
     if pkgbuild != expected {
-        bail!("{} differs from {} rendered with the sums of the artifacts in {}", pkgbuild_path.display(), template.display(), dir.display());
+        bail!(
+            "{} differs from {} rendered with the sums of the artifacts in {}",
+            pkgbuild_path.display(),
+            template.display(),
+            dir.display()
+        );
     }
 
     let srcinfo_path = package_dir.join(".SRCINFO");
-    let srcinfo = fs::read_to_string(&srcinfo_path).with_context(|| format!("cannot read {}", srcinfo_path.display()))?;
+    let srcinfo = fs::read_to_string(&srcinfo_path)
+        .with_context(|| format!("cannot read {}", srcinfo_path.display()))?;
     let printed = print_srcinfo(runner, &pkgbuild_path)?;
     if srcinfo != printed {
-        bail!("{} differs from `makepkg --printsrcinfo`:\n{printed}", srcinfo_path.display());
+        bail!(
+            "{} differs from `makepkg --printsrcinfo`:\n{printed}",
+            srcinfo_path.display()
+        );
     }
-    eprintln!("  {package}: PKGBUILD matches the artifacts, .SRCINFO matches makepkg --printsrcinfo");
+    eprintln!(
+        "  {package}: PKGBUILD matches the artifacts, .SRCINFO matches makepkg --printsrcinfo"
+    );
     Ok(())
 }
 
@@ -81,12 +106,18 @@ fn build_and_install_bin(project: &Project, runner: &Runner, dir: &Path) -> Resu
     for target in LINUX {
         let build = tempfile::Builder::new().prefix("atcr-aur-bin-").tempdir()?;
         let archive = names::archive(&project.version, &target);
-        fs::copy(dir.join("aur").join(BIN_PACKAGE).join("PKGBUILD"), build.path().join("PKGBUILD"))?;
+        fs::copy(
+            dir.join("aur").join(BIN_PACKAGE).join("PKGBUILD"),
+            build.path().join("PKGBUILD"),
+        )?;
         // makepkg takes a source from the build directory when a file of that name is there.
         fs::copy(dir.join(&archive), build.path().join(&archive))?;
         // makepkg.conf sets CARCH, so a second configuration overrides it to package the other architecture.
         let config = build.path().join("makepkg.conf");
-        fs::write(&config, format!("source /etc/makepkg.conf\nCARCH={}\n", target.pacman_arch))?;
+        fs::write(
+            &config,
+            format!("source /etc/makepkg.conf\nCARCH={}\n", target.pacman_arch),
+        )?;
         runner.own(build.path())?;
 
         process::output(
@@ -99,7 +130,12 @@ fn build_and_install_bin(project: &Project, runner: &Runner, dir: &Path) -> Resu
                 .arg(&config)
                 .args(["--nodeps", "--noconfirm", "--cleanbuild"]),
         )
-        .with_context(|| format!("makepkg failed to build the {} -bin package from {archive}", target.pacman_arch))?;
+        .with_context(|| {
+            format!(
+                "makepkg failed to build the {} -bin package from {archive}",
+                target.pacman_arch
+            )
+        })?;
         let package = built_package(build.path())?;
         eprintln!("  makepkg built {}", package.display());
 
@@ -112,23 +148,38 @@ fn built_package(dir: &Path) -> Result<PathBuf> {
     let prefix = format!("{BIN_PACKAGE}-");
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if name.starts_with(&prefix) && name.contains(".pkg.tar") {
             return Ok(path);
         }
     }
-    bail!("makepkg wrote no {prefix}*.pkg.tar.* into {}", dir.display())
+    bail!(
+        "makepkg wrote no {prefix}*.pkg.tar.* into {}",
+        dir.display()
+    )
 }
 
 /// Installs `package` with `pacman -U` into a scratch root, runs it, and removes it again.
 fn pacman_install(project: &Project, target: &Target, package: &Path) -> Result<()> {
-    let scratch = tempfile::Builder::new().prefix("atcr-pacman-check-").tempdir()?;
+    let scratch = tempfile::Builder::new()
+        .prefix("atcr-pacman-check-")
+        .tempdir()?;
     let root = scratch.path().join("root");
     let database = root.join("var/lib/pacman");
     fs::create_dir_all(&database)?;
     let config = scratch.path().join("pacman.conf");
     // NOTE: the package is built here and unsigned, so signature checks are off for this scratch root.
-    fs::write(&config, format!("[options]\nArchitecture = {}\nSigLevel = Never\nLocalFileSigLevel = Never\n", target.pacman_arch))?;
+    fs::write(
+        &config,
+        format!(
+            "[options]\nArchitecture = {}\nSigLevel = Never\nLocalFileSigLevel = Never\n",
+            target.pacman_arch
+        ),
+    )?;
 
     let pacman = |args: &[&str]| {
         let mut command = Command::new("pacman");
@@ -151,14 +202,19 @@ fn pacman_install(project: &Project, target: &Target, package: &Path) -> Result<
     let before = tree::list(&root, &STATE_PATHS)?;
     process::output(pacman(&["--upgrade"]).arg(package))?;
     let binary = root.join("usr/bin").join(PACKAGE);
-    let output = binary::run(target, &binary, &["version"]).with_context(|| format!("{} does not run", binary.display()))?;
+    let output = binary::run(target, &binary, &["version"])
+        .with_context(|| format!("{} does not run", binary.display()))?;
     let printed = String::from_utf8_lossy(&output.stdout).trim().to_owned();
     let expected = expected_version_line(project);
     if printed != expected {
         bail!("after pacman -U, `{PACKAGE} version` printed `{printed}`, expected `{expected}`");
     }
     process::output(&mut pacman(&["--query", "--check", "--check", BIN_PACKAGE]))?;
-    eprintln!("  pacman -U installed {} into {}; pacman -Qkk is clean", package.display(), root.display());
+    eprintln!(
+        "  pacman -U installed {} into {}; pacman -Qkk is clean",
+        package.display(),
+        root.display()
+    );
 
     process::output(&mut pacman(&["--remove", BIN_PACKAGE]))?;
     let after = tree::list(&root, &STATE_PATHS)?;

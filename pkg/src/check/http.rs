@@ -25,7 +25,8 @@ pub struct Server {
 impl Server {
     /// Starts serving the files under `root` on 127.0.0.1 at a free port.
     pub fn start(root: &Path) -> Result<Server> {
-        let listener = TcpListener::bind("127.0.0.1:0").context("cannot bind a port on 127.0.0.1")?;
+        let listener =
+            TcpListener::bind("127.0.0.1:0").context("cannot bind a port on 127.0.0.1")?;
         let address = listener.local_addr()?;
         let stopping = Arc::new(AtomicBool::new(false));
         eprintln!("  serving {} on http://{address}/", root.display());
@@ -42,7 +43,11 @@ impl Server {
                 }
             }
         });
-        Ok(Server { address, stopping, thread: Some(thread) })
+        Ok(Server {
+            address,
+            stopping,
+            thread: Some(thread),
+        })
     }
 
     /// Returns the base URL, such as `http://127.0.0.1:40123`.
@@ -96,15 +101,26 @@ fn serve(stream: TcpStream, root: &Path) -> std::io::Result<()> {
 fn resolve(root: &Path, target: &str) -> Option<PathBuf> {
     let path = target.split(['?', '#']).next()?.trim_start_matches('/');
     let relative = Path::new(path);
-    if !relative.components().all(|component| matches!(component, Component::Normal(_))) {
+    if !relative
+        .components()
+        .all(|component| matches!(component, Component::Normal(_)))
+    {
         return None;
     }
     let full = root.join(relative);
     full.is_file().then_some(full)
 }
 
-fn respond(stream: &mut TcpStream, status: &str, body: &[u8], head_only: bool) -> std::io::Result<()> {
-    let header = format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    body: &[u8],
+    head_only: bool,
+) -> std::io::Result<()> {
+    let header = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
     stream.write_all(header.as_bytes())?;
     if !head_only {
         stream.write_all(body)?;

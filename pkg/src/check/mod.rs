@@ -28,7 +28,11 @@ type Check = fn(&Project, &Path) -> Result<()>;
 pub fn run(project: &Project, dir: &Path) -> Result<()> {
     let required = required_artifacts(project);
     crate::checksums::verify(dir, &required)?;
-    eprintln!("check: checksums.txt matches {} artifacts in {}", required.len(), dir.display());
+    eprintln!(
+        "check: checksums.txt matches {} artifacts in {}",
+        required.len(),
+        dir.display()
+    );
 
     let checks: &[(&str, Check)] = &[
         ("archives", archives::check),
@@ -45,7 +49,10 @@ pub fn run(project: &Project, dir: &Path) -> Result<()> {
         match check(project, dir) {
             Ok(()) => eprintln!("check {name}: passed in {:.0?}", started.elapsed()),
             Err(error) => {
-                eprintln!("check {name}: FAILED in {:.0?}: {error:#}", started.elapsed());
+                eprintln!(
+                    "check {name}: FAILED in {:.0?}: {error:#}",
+                    started.elapsed()
+                );
                 failures.push(name);
             }
         }
@@ -54,7 +61,11 @@ pub fn run(project: &Project, dir: &Path) -> Result<()> {
     let passed = checks.len() - failures.len();
     println!("packaging: {passed} passed, {} failed", failures.len());
     if !failures.is_empty() {
-        bail!("{} check(s) failed: {}", failures.len(), failures.join(", "));
+        bail!(
+            "{} check(s) failed: {}",
+            failures.len(),
+            failures.join(", ")
+        );
     }
     Ok(())
 }

@@ -16,16 +16,23 @@ use crate::project::Project;
 
 pub fn check(project: &Project, dir: &Path) -> Result<()> {
     let second = tempfile::tempdir()?;
-    let artifacts = package_all(project, second.path()).context("the second packaging run failed")?;
+    let artifacts =
+        package_all(project, second.path()).context("the second packaging run failed")?;
 
     // Only the files that this packaging run writes are compared. DIR's
     // checksums.txt may also list artifacts of other platforms, which it
     // does not rebuild, so checksums.txt itself is not compared.
     let mut differing = Vec::new();
     for again_path in &artifacts {
-        let name = again_path.file_name().expect("an artifact file name").to_string_lossy().into_owned();
-        let first = fs::read(dir.join(&name)).with_context(|| format!("cannot read {}", dir.join(&name).display()))?;
-        let again = fs::read(again_path).with_context(|| format!("cannot read {}", again_path.display()))?;
+        let name = again_path
+            .file_name()
+            .expect("an artifact file name")
+            .to_string_lossy()
+            .into_owned();
+        let first = fs::read(dir.join(&name))
+            .with_context(|| format!("cannot read {}", dir.join(&name).display()))?;
+        let again = fs::read(again_path)
+            .with_context(|| format!("cannot read {}", again_path.display()))?;
         if first == again {
             eprintln!("  {name}: identical ({} bytes)", first.len());
         } else {

@@ -36,11 +36,19 @@ fn walk(dir: &Path, relative: &str, excluded: &[&str], paths: &mut BTreeSet<Stri
 
 /// Returns the paths in `paths` that are not directories.
 pub fn files_only(paths: &BTreeSet<String>) -> BTreeSet<String> {
-    paths.iter().filter(|path| !path.ends_with('/')).cloned().collect()
+    paths
+        .iter()
+        .filter(|path| !path.ends_with('/'))
+        .cloned()
+        .collect()
 }
 
 /// Fails when `after` differs from `before`, naming the paths that appeared and vanished.
-pub fn require_unchanged(what: &str, before: &BTreeSet<String>, after: &BTreeSet<String>) -> Result<()> {
+pub fn require_unchanged(
+    what: &str,
+    before: &BTreeSet<String>,
+    after: &BTreeSet<String>,
+) -> Result<()> {
     let appeared: Vec<&String> = after.difference(before).collect();
     let vanished: Vec<&String> = before.difference(after).collect();
     if !appeared.is_empty() || !vanished.is_empty() {
@@ -60,7 +68,10 @@ mod tests {
         fs::create_dir_all(root.path().join("var/log/apt")).unwrap();
         fs::write(root.path().join("usr/bin/tool"), b"").unwrap();
         let paths = list(root.path(), &["/var/log"]).unwrap();
-        let expected: BTreeSet<String> = ["/usr/", "/usr/bin/", "/usr/bin/tool", "/var/"].iter().map(|p| p.to_string()).collect();
+        let expected: BTreeSet<String> = ["/usr/", "/usr/bin/", "/usr/bin/tool", "/var/"]
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
         assert_eq!(paths, expected);
     }
 
@@ -68,7 +79,9 @@ mod tests {
     fn leftover_file_is_named() {
         let before = BTreeSet::from(["/usr/".to_owned()]);
         let after = BTreeSet::from(["/usr/".to_owned(), "/usr/bin/tool".to_owned()]);
-        let error = require_unchanged("apt-get purge", &before, &after).unwrap_err().to_string();
+        let error = require_unchanged("apt-get purge", &before, &after)
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("left behind [\"/usr/bin/tool\"]"), "{error}");
     }
 }

@@ -40,14 +40,34 @@ pub struct WineHelper<'a> {
 
 impl<'a> WineHelper<'a> {
     pub fn new(prefix: &'a WinePrefix, exe: &Path) -> Result<WineHelper<'a>> {
-        ensure!(exe.is_file(), "the Windows executable {} does not exist: build it with `cargo pkg dist --target x86_64-pc-windows-gnu`", exe.display());
+        ensure!(
+            exe.is_file(),
+            "the Windows executable {} does not exist: build it with `cargo pkg dist --target x86_64-pc-windows-gnu`",
+            exe.display()
+        );
         let exe = fs::canonicalize(exe)?;
-        Ok(WineHelper { prefix, exe, workdir: tempfile::tempdir()? })
+        Ok(WineHelper {
+            prefix,
+            exe,
+            workdir: tempfile::tempdir()?,
+        })
     }
 
     /// Runs the helper with `args`, `stdin` and extra environment.
-    pub fn run(&self, args: &[&str], stdin: &str, env: &[(String, Option<String>)]) -> Result<WineRun> {
-        self.prefix.run(self.exe.as_os_str(), args, env, stdin.as_bytes(), self.workdir.path(), RUN_TIMEOUT)
+    pub fn run(
+        &self,
+        args: &[&str],
+        stdin: &str,
+        env: &[(String, Option<String>)],
+    ) -> Result<WineRun> {
+        self.prefix.run(
+            self.exe.as_os_str(),
+            args,
+            env,
+            stdin.as_bytes(),
+            self.workdir.path(),
+            RUN_TIMEOUT,
+        )
     }
 
     /// Removes every credential and file of the helper from the prefix.
@@ -55,7 +75,8 @@ impl<'a> WineHelper<'a> {
         for roaming in self.prefix.roaming_app_data_dirs() {
             let dir = roaming.join(APP_DIR);
             if dir.exists() {
-                fs::remove_dir_all(&dir).with_context(|| format!("cannot remove {}", dir.display()))?;
+                fs::remove_dir_all(&dir)
+                    .with_context(|| format!("cannot remove {}", dir.display()))?;
             }
         }
         if self.prefix.reg(&["query", CREDENTIAL_MANAGER_KEY]).is_ok() {
@@ -66,7 +87,9 @@ impl<'a> WineHelper<'a> {
 
     /// Lists the Credential Manager targets that belong to the helper.
     pub fn credential_targets(&self) -> Result<Vec<String>> {
-        let Ok(listing) = self.prefix.reg(&["query", CREDENTIAL_MANAGER_KEY]) else { return Ok(Vec::new()) };
+        let Ok(listing) = self.prefix.reg(&["query", CREDENTIAL_MANAGER_KEY]) else {
+            return Ok(Vec::new());
+        };
         // `reg query` prints subkeys with the long root name (HKEY_CURRENT_USER\…).
         let marker = "\\Credential Manager\\Generic: ";
         Ok(listing
@@ -81,7 +104,9 @@ impl<'a> WineHelper<'a> {
     fn app_files(&self) -> Vec<(PathBuf, String)> {
         let mut files = Vec::new();
         for roaming in self.prefix.roaming_app_data_dirs() {
-            let Ok(entries) = fs::read_dir(roaming.join(APP_DIR)) else { continue };
+            let Ok(entries) = fs::read_dir(roaming.join(APP_DIR)) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 let text = fs::read_to_string(entry.path()).unwrap_or_default();
                 files.push((entry.path(), text));
@@ -96,7 +121,9 @@ pub fn check_version(helper: &WineHelper, expected_version: &str) -> Result<()> 
     let run = helper.run(&["version"], "", &[])?;
     let expected = format!("docker-credential-atcr {expected_version} (");
     ensure!(
-        run.status == Some(0) && run.stdout.starts_with(&expected) && run.stdout.trim_end().lines().count() == 1,
+        run.status == Some(0)
+            && run.stdout.starts_with(&expected)
+            && run.stdout.trim_end().lines().count() == 1,
         "`docker-credential-atcr.exe version` under wine should print one line starting with {expected:?}: {}",
         run.describe()
     );
@@ -107,44 +134,85 @@ pub fn check_version(helper: &WineHelper, expected_version: &str) -> Result<()> 
 /// and checks each step against what wine's registry holds.
 pub fn check_credential_manager_round_trip(helper: &WineHelper) -> Result<()> {
     helper.reset()?;
-    let keyring = [("ATCR_CREDENTIAL_STORE".to_owned(), Some("keyring".to_owned()))];
+    let keyring = [(
+        "ATCR_CREDENTIAL_STORE".to_owned(),
+        Some("keyring".to_owned()),
+    )];
     let auto = [("ATCR_CREDENTIAL_STORE".to_owned(), None)];
 
     let entries = [
         ("https://atcr.io", "atcr.io", "alice", "s3cret-token"),
-        ("localhost:5000", "localhost:5000", "bob", "pässwörd ✓ with spaces"),
+        (
+            "localhost:5000",
+            "localhost:5000",
+            "bob",
+            "pässwörd ✓ with spaces",
+        ),
     ];
     for (server, _, username, secret) in entries {
-        let request = json!({"ServerURL": server, "Username": username, "Secret": secret}).to_string();
+        let request =
+            json!({"ServerURL": server, "Username": username, "Secret": secret}).to_string();
         let run = helper.run(&["store"], &request, &keyring)?;
-        ensure!(run.status == Some(0), "store for {server} with ATCR_CREDENTIAL_STORE=keyring failed under wine: {}", run.describe());
+        ensure!(
+            run.status == Some(0),
+            "store for {server} with ATCR_CREDENTIAL_STORE=keyring failed under wine: {}",
+            run.describe()
+        );
     }
 
     let mut targets = helper.credential_targets()?;
     targets.sort();
     let expected: Vec<String> = {
-        let mut keys: Vec<String> = entries.iter().map(|(_, key, _, _)| format!("{key}.{SERVICE}")).collect();
+        let mut keys: Vec<String> = entries
+            .iter()
+            .map(|(_, key, _, _)| format!("{key}.{SERVICE}"))
+            .collect();
         keys.sort();
         keys
     };
-    ensure!(targets == expected, "Credential Manager should hold {expected:?} after two stores, but holds {targets:?}");
+    ensure!(
+        targets == expected,
+        "Credential Manager should hold {expected:?} after two stores, but holds {targets:?}"
+    );
     for (path, text) in helper.app_files() {
         for (_, _, _, secret) in entries {
-            ensure!(!text.contains(secret), "the secret for a keyring entry was also written to {}", path.display());
+            ensure!(
+                !text.contains(secret),
+                "the secret for a keyring entry was also written to {}",
+                path.display()
+            );
         }
     }
 
     for (server, key, username, secret) in entries {
         let run = helper.run(&["get"], key, &auto)?;
-        ensure!(run.status == Some(0), "get {key} after store failed under wine: {}", run.describe());
-        let value: Value = serde_json::from_str(&run.stdout).with_context(|| format!("get {key} printed no JSON: {}", run.describe()))?;
-        ensure!(value["Username"] == username, "get {key} returned the wrong Username: {}", run.describe());
-        ensure!(value["Secret"] == secret, "get {key} returned the wrong Secret (length {:?})", value["Secret"].as_str().map(str::len));
-        ensure!(value["ServerURL"] == server || value["ServerURL"] == key, "get {key} returned the wrong ServerURL: {}", run.describe());
+        ensure!(
+            run.status == Some(0),
+            "get {key} after store failed under wine: {}",
+            run.describe()
+        );
+        let value: Value = serde_json::from_str(&run.stdout)
+            .with_context(|| format!("get {key} printed no JSON: {}", run.describe()))?;
+        ensure!(
+            value["Username"] == username,
+            "get {key} returned the wrong Username: {}",
+            run.describe()
+        );
+        ensure!(
+            value["Secret"] == secret,
+            "get {key} returned the wrong Secret (length {:?})",
+            value["Secret"].as_str().map(str::len)
+        );
+        ensure!(
+            value["ServerURL"] == server || value["ServerURL"] == key,
+            "get {key} returned the wrong ServerURL: {}",
+            run.describe()
+        );
     }
 
     let run = helper.run(&["list"], "", &auto)?;
-    let listed: Value = serde_json::from_str(&run.stdout).with_context(|| format!("list printed no JSON: {}", run.describe()))?;
+    let listed: Value = serde_json::from_str(&run.stdout)
+        .with_context(|| format!("list printed no JSON: {}", run.describe()))?;
     ensure!(
         listed == json!({"https://atcr.io": "alice", "localhost:5000": "bob"}),
         "list under wine should name both servers and users: {}",
@@ -152,9 +220,16 @@ pub fn check_credential_manager_round_trip(helper: &WineHelper) -> Result<()> {
     );
 
     let run = helper.run(&["erase"], "https://atcr.io", &auto)?;
-    ensure!(run.status == Some(0), "erase https://atcr.io failed under wine: {}", run.describe());
+    ensure!(
+        run.status == Some(0),
+        "erase https://atcr.io failed under wine: {}",
+        run.describe()
+    );
     let remaining = helper.credential_targets()?;
-    ensure!(remaining == [format!("localhost:5000.{SERVICE}")], "after erase, Credential Manager should hold only localhost:5000, but holds {remaining:?}");
+    ensure!(
+        remaining == [format!("localhost:5000.{SERVICE}")],
+        "after erase, Credential Manager should hold only localhost:5000, but holds {remaining:?}"
+    );
     let run = helper.run(&["get"], "atcr.io", &auto)?;
     ensure!(
         run.status == Some(1) && run.stdout.trim() == "credentials not found in native keychain",
@@ -164,12 +239,21 @@ pub fn check_credential_manager_round_trip(helper: &WineHelper) -> Result<()> {
 
     // Credential Manager caps a blob at 2,560 bytes; a longer secret must fall back to the file store, not fail.
     let long_secret = "A".repeat(5000);
-    let request = json!({"ServerURL": "atcr.io", "Username": "carol", "Secret": long_secret}).to_string();
+    let request =
+        json!({"ServerURL": "atcr.io", "Username": "carol", "Secret": long_secret}).to_string();
     let run = helper.run(&["store"], &request, &auto)?;
-    ensure!(run.status == Some(0), "store of a 5,000-byte secret should fall back to the file store: {}", run.describe());
+    ensure!(
+        run.status == Some(0),
+        "store of a 5,000-byte secret should fall back to the file store: {}",
+        run.describe()
+    );
     let run = helper.run(&["get"], "atcr.io", &auto)?;
-    let value: Value = serde_json::from_str(&run.stdout).with_context(|| format!("get of the long secret printed no JSON: {}", run.describe()))?;
-    ensure!(value["Secret"] == long_secret.as_str(), "get of the 5,000-byte secret did not return it unchanged");
+    let value: Value = serde_json::from_str(&run.stdout)
+        .with_context(|| format!("get of the long secret printed no JSON: {}", run.describe()))?;
+    ensure!(
+        value["Secret"] == long_secret.as_str(),
+        "get of the 5,000-byte secret did not return it unchanged"
+    );
 
     helper.reset()
 }
@@ -186,16 +270,32 @@ pub fn check_protocol_cases(helper: &WineHelper, cases_file: &Path) -> Result<()
         for case in document.cases() {
             count += 1;
             let id = case["id"].as_str().unwrap_or("?").to_owned();
-            let store = if keyring { "Credential Manager" } else { "file store" };
+            let store = if keyring {
+                "Credential Manager"
+            } else {
+                "file store"
+            };
             helper.reset()?;
             let scratch = tempfile::tempdir()?;
-            let result = protocol_cases::run_case(case, &document, scratch.path(), keyring, &mut |invocation: &Invocation| {
-                let args: Vec<&str> = invocation.args.iter().map(String::as_str).collect();
-                match &invocation.stdin {
-                    Some(stdin) => helper.run(&args, stdin, &invocation.env),
-                    None => helper.prefix.run_held_stdin(helper.exe.as_os_str(), &args, &invocation.env, helper.workdir.path(), RUN_TIMEOUT),
-                }
-            });
+            let result = protocol_cases::run_case(
+                case,
+                &document,
+                scratch.path(),
+                keyring,
+                &mut |invocation: &Invocation| {
+                    let args: Vec<&str> = invocation.args.iter().map(String::as_str).collect();
+                    match &invocation.stdin {
+                        Some(stdin) => helper.run(&args, stdin, &invocation.env),
+                        None => helper.prefix.run_held_stdin(
+                            helper.exe.as_os_str(),
+                            &args,
+                            &invocation.env,
+                            helper.workdir.path(),
+                            RUN_TIMEOUT,
+                        ),
+                    }
+                },
+            );
             if let Err(problem) = result {
                 failures.push(format!("{id} ({store}): {problem:#}"));
             }
@@ -204,7 +304,11 @@ pub fn check_protocol_cases(helper: &WineHelper, cases_file: &Path) -> Result<()
     helper.reset()?;
 
     if !failures.is_empty() {
-        bail!("{} of {count} protocol case runs failed under wine:\n{}", failures.len(), failures.join("\n\n"));
+        bail!(
+            "{} of {count} protocol case runs failed under wine:\n{}",
+            failures.len(),
+            failures.join("\n\n")
+        );
     }
     eprintln!("wine: {count} protocol case runs passed");
     Ok(())

@@ -38,20 +38,38 @@ struct BuiltMsi {
 /// Runs the install, upgrade and uninstall check. `exe_dir` contains the
 /// windows-gnu `docker-credential-atcr.exe`; `upgrade_code` is the one
 /// committed in `wix/main.wxs`.
-pub fn check_msi_lifecycle(prefix: &WinePrefix, root: &Path, exe_dir: &Path, version: &str, upgrade_code: &str) -> Result<()> {
+pub fn check_msi_lifecycle(
+    prefix: &WinePrefix,
+    root: &Path,
+    exe_dir: &Path,
+    version: &str,
+    upgrade_code: &str,
+) -> Result<()> {
     let work = tempfile::Builder::new().prefix("msi-check-").tempdir()?;
     let versions = upgrade_versions(version);
     let mut built = Vec::new();
     for candidate in &versions {
-        let path = work.path().join(format!("docker-credential-atcr-{candidate}-x86_64.msi"));
+        let path = work
+            .path()
+            .join(format!("docker-credential-atcr-{candidate}-x86_64.msi"));
         msi::build_with_wixl(root, exe_dir, candidate, &path)?;
         let properties = msi::properties(&path)?;
         check_properties(&path, &properties, candidate, upgrade_code)?;
-        built.push(BuiltMsi { version: candidate.clone(), path, properties });
+        built.push(BuiltMsi {
+            version: candidate.clone(),
+            path,
+            properties,
+        });
     }
-    let product_codes: Vec<&String> = built.iter().map(|msi| &msi.properties["ProductCode"]).collect();
+    let product_codes: Vec<&String> = built
+        .iter()
+        .map(|msi| &msi.properties["ProductCode"])
+        .collect();
     for (index, code) in product_codes.iter().enumerate() {
-        ensure!(!product_codes[..index].contains(code), "two MSI builds share the ProductCode {code}: Product/@Id must be '*'");
+        ensure!(
+            !product_codes[..index].contains(code),
+            "two MSI builds share the ProductCode {code}: Product/@Id must be '*'"
+        );
     }
 
     let empty = tempfile::tempdir()?;
@@ -62,7 +80,10 @@ pub fn check_msi_lifecycle(prefix: &WinePrefix, root: &Path, exe_dir: &Path, ver
     for msi in &built {
         msiexec(prefix, &["/i", &prefix.windows_path(&msi.path)?, "/qn"])?;
         check_installed(prefix, empty.path(), msi, version)?;
-        eprintln!("msi: {} installed (ProductVersion {})", msi.version, msi.properties["ProductVersion"]);
+        eprintln!(
+            "msi: {} installed (ProductVersion {})",
+            msi.version, msi.properties["ProductVersion"]
+        );
     }
 
     let last = built.last().context("no MSI was built")?;
@@ -76,16 +97,34 @@ pub fn check_msi_lifecycle(prefix: &WinePrefix, root: &Path, exe_dir: &Path, ver
 fn upgrade_versions(version: &str) -> Vec<String> {
     let mut versions = vec!["0.0.1".to_owned()];
     if !version.contains('-') {
-        versions.push(format!("{}-rc.1", version.split('+').next().unwrap_or(version)));
+        versions.push(format!(
+            "{}-rc.1",
+            version.split('+').next().unwrap_or(version)
+        ));
     }
     versions.push(version.to_owned());
     versions
 }
 
-fn check_properties(path: &Path, properties: &BTreeMap<String, String>, version: &str, upgrade_code: &str) -> Result<()> {
-    let expected_upgrade = format!("{{{}}}", upgrade_code.trim_matches(['{', '}']).to_uppercase());
-    let upgrade = properties.get("UpgradeCode").map(String::as_str).unwrap_or("");
-    ensure!(upgrade == expected_upgrade, "{} has UpgradeCode {upgrade:?}, but wix/main.wxs commits {expected_upgrade}", path.display());
+fn check_properties(
+    path: &Path,
+    properties: &BTreeMap<String, String>,
+    version: &str,
+    upgrade_code: &str,
+) -> Result<()> {
+    let expected_upgrade = format!(
+        "{{{}}}",
+        upgrade_code.trim_matches(['{', '}']).to_uppercase()
+    );
+    let upgrade = properties
+        .get("UpgradeCode")
+        .map(String::as_str)
+        .unwrap_or("");
+    ensure!(
+        upgrade == expected_upgrade,
+        "{} has UpgradeCode {upgrade:?}, but wix/main.wxs commits {expected_upgrade}",
+        path.display()
+    );
     let expected_version = msi::msi_version(version)?;
     ensure!(
         properties.get("ProductVersion") == Some(&expected_version),
@@ -93,37 +132,58 @@ fn check_properties(path: &Path, properties: &BTreeMap<String, String>, version:
         path.display(),
         properties.get("ProductVersion")
     );
-    let product_code = properties.get("ProductCode").map(String::as_str).unwrap_or("");
-    ensure!(is_braced_guid(product_code), "{} has no valid ProductCode: {product_code:?}", path.display());
+    let product_code = properties
+        .get("ProductCode")
+        .map(String::as_str)
+        .unwrap_or("");
+    ensure!(
+        is_braced_guid(product_code),
+        "{} has no valid ProductCode: {product_code:?}",
+        path.display()
+    );
     Ok(())
 }
 
 fn is_braced_guid(text: &str) -> bool {
-    let Some(inner) = text.strip_prefix('{').and_then(|rest| rest.strip_suffix('}')) else { return false };
+    let Some(inner) = text
+        .strip_prefix('{')
+        .and_then(|rest| rest.strip_suffix('}'))
+    else {
+        return false;
+    };
     let groups: Vec<&str> = inner.split('-').collect();
-    groups.iter().map(|group| group.len()).eq([8, 4, 4, 4, 12]) && inner.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+    groups.iter().map(|group| group.len()).eq([8, 4, 4, 4, 12])
+        && inner.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
 }
 
 fn msiexec(prefix: &WinePrefix, args: &[&str]) -> Result<()> {
     let empty = tempfile::tempdir()?;
     // wine's msiexec installs in its own process, so the changes are done when it exits.
     let run = prefix.run("msiexec", args, &[], b"", empty.path(), MSIEXEC_TIMEOUT)?;
-    ensure!(run.status == Some(0), "wine msiexec {} failed: {}", args.join(" "), run.describe());
+    ensure!(
+        run.status == Some(0),
+        "wine msiexec {} failed: {}",
+        args.join(" "),
+        run.describe()
+    );
     Ok(())
 }
 
 /// Lists the product's Add/Remove Programs entries as (registry key, DisplayVersion).
 fn arp_entries(prefix: &WinePrefix) -> Result<Vec<(String, String)>> {
-    let listing = prefix.reg(&["query", UNINSTALL_KEY, "/s"]).unwrap_or_default();
+    let listing = prefix
+        .reg(&["query", UNINSTALL_KEY, "/s"])
+        .unwrap_or_default();
     let mut entries = Vec::new();
     let mut key = String::new();
     let mut name = None;
     let mut version = String::new();
-    let flush = |key: &str, name: &Option<String>, version: &str, entries: &mut Vec<(String, String)>| {
-        if name.as_deref() == Some(PRODUCT_NAME) {
-            entries.push((key.to_owned(), version.to_owned()));
-        }
-    };
+    let flush =
+        |key: &str, name: &Option<String>, version: &str, entries: &mut Vec<(String, String)>| {
+            if name.as_deref() == Some(PRODUCT_NAME) {
+                entries.push((key.to_owned(), version.to_owned()));
+            }
+        };
     for line in listing.lines() {
         if line.starts_with("HKEY_") {
             flush(&key, &name, &version, &mut entries);
@@ -148,15 +208,28 @@ fn value_of(line: &str, name: &str) -> Option<String> {
 
 /// Reads the non-empty entries of the system PATH from the registry.
 fn path_entries(prefix: &WinePrefix) -> Result<Vec<String>> {
-    let path = prefix.reg_value(ENVIRONMENT_KEY, "PATH")?.context("the wine prefix has no system PATH")?;
-    Ok(path.split(';').filter(|entry| !entry.is_empty()).map(str::to_owned).collect())
+    let path = prefix
+        .reg_value(ENVIRONMENT_KEY, "PATH")?
+        .context("the wine prefix has no system PATH")?;
+    Ok(path
+        .split(';')
+        .filter(|entry| !entry.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
 fn is_install_bin(entry: &str) -> bool {
-    entry.trim_end_matches('\\').eq_ignore_ascii_case(INSTALL_BIN)
+    entry
+        .trim_end_matches('\\')
+        .eq_ignore_ascii_case(INSTALL_BIN)
 }
 
-fn check_installed(prefix: &WinePrefix, empty: &Path, msi: &BuiltMsi, crate_version: &str) -> Result<()> {
+fn check_installed(
+    prefix: &WinePrefix,
+    empty: &Path,
+    msi: &BuiltMsi,
+    crate_version: &str,
+) -> Result<()> {
     let entries = arp_entries(prefix)?;
     let expected_version = &msi.properties["ProductVersion"];
     ensure!(
@@ -166,15 +239,38 @@ fn check_installed(prefix: &WinePrefix, empty: &Path, msi: &BuiltMsi, crate_vers
     );
 
     let bin = prefix.program_files().join("docker-credential-atcr/bin");
-    ensure!(bin.join("docker-credential-atcr.exe").is_file(), "{} has no docker-credential-atcr.exe after installing {}", bin.display(), msi.version);
-    let license = prefix.program_files().join("docker-credential-atcr/LICENSE.txt");
-    ensure!(license.is_file(), "{} is missing after installing {}", license.display(), msi.version);
+    ensure!(
+        bin.join("docker-credential-atcr.exe").is_file(),
+        "{} has no docker-credential-atcr.exe after installing {}",
+        bin.display(),
+        msi.version
+    );
+    let license = prefix
+        .program_files()
+        .join("docker-credential-atcr/LICENSE.txt");
+    ensure!(
+        license.is_file(),
+        "{} is missing after installing {}",
+        license.display(),
+        msi.version
+    );
 
     let path = path_entries(prefix)?;
     let count = path.iter().filter(|entry| is_install_bin(entry)).count();
-    ensure!(count == 1, "the system PATH should contain {INSTALL_BIN} once after installing {}, but contains it {count} times: {path:?}", msi.version);
+    ensure!(
+        count == 1,
+        "the system PATH should contain {INSTALL_BIN} once after installing {}, but contains it {count} times: {path:?}",
+        msi.version
+    );
 
-    let run = prefix.run("docker-credential-atcr", &["version"], &[], b"", empty, Duration::from_secs(30))?;
+    let run = prefix.run(
+        "docker-credential-atcr",
+        &["version"],
+        &[],
+        b"",
+        empty,
+        Duration::from_secs(30),
+    )?;
     let expected = format!("docker-credential-atcr {crate_version} (");
     ensure!(
         run.status == Some(0) && run.stdout.starts_with(&expected),
@@ -186,23 +282,43 @@ fn check_installed(prefix: &WinePrefix, empty: &Path, msi: &BuiltMsi, crate_vers
 }
 
 fn ensure_not_on_path(prefix: &WinePrefix, empty: &Path, when: &str) -> Result<()> {
-    let run = prefix.run("docker-credential-atcr", &["version"], &[], b"", empty, Duration::from_secs(30))?;
+    let run = prefix.run(
+        "docker-credential-atcr",
+        &["version"],
+        &[],
+        b"",
+        empty,
+        Duration::from_secs(30),
+    )?;
     if run.stdout.contains("docker-credential-atcr ") {
-        bail!("docker-credential-atcr runs by name {when}, so the PATH check would prove nothing: {}", run.describe());
+        bail!(
+            "docker-credential-atcr runs by name {when}, so the PATH check would prove nothing: {}",
+            run.describe()
+        );
     }
     Ok(())
 }
 
 fn check_removed(prefix: &WinePrefix, empty: &Path, path_before: &[String]) -> Result<()> {
     let entries = arp_entries(prefix)?;
-    ensure!(entries.is_empty(), "after uninstalling, Add/Remove Programs still lists {entries:?}");
+    ensure!(
+        entries.is_empty(),
+        "after uninstalling, Add/Remove Programs still lists {entries:?}"
+    );
 
     let folder = prefix.program_files().join("docker-credential-atcr");
-    ensure!(!folder.exists(), "after uninstalling, {} still exists", folder.display());
+    ensure!(
+        !folder.exists(),
+        "after uninstalling, {} still exists",
+        folder.display()
+    );
 
     // NOTE: wine 8 leaves the separator of the removed entry (a trailing ';'); empty entries are ignored here.
     let path_after = path_entries(prefix)?;
-    ensure!(path_after == path_before, "after uninstalling, the system PATH entries are {path_after:?}, not {path_before:?} as before the install");
+    ensure!(
+        path_after == path_before,
+        "after uninstalling, the system PATH entries are {path_after:?}, not {path_before:?} as before the install"
+    );
 
     ensure_not_on_path(prefix, empty, "after the uninstall")
 }
@@ -213,7 +329,14 @@ fn remove_leftovers(prefix: &WinePrefix, built: &[BuiltMsi]) -> Result<()> {
         return Ok(());
     }
     for msi in built {
-        let _ = prefix.run("msiexec", &["/x", &msi.properties["ProductCode"], "/qn"], &[], b"", Path::new("/"), MSIEXEC_TIMEOUT);
+        let _ = prefix.run(
+            "msiexec",
+            &["/x", &msi.properties["ProductCode"], "/qn"],
+            &[],
+            b"",
+            Path::new("/"),
+            MSIEXEC_TIMEOUT,
+        );
     }
     for (key, _) in arp_entries(prefix)? {
         let code = key.rsplit('\\').next().unwrap_or_default().to_owned();
@@ -221,7 +344,11 @@ fn remove_leftovers(prefix: &WinePrefix, built: &[BuiltMsi]) -> Result<()> {
             msiexec(prefix, &["/x", &code, "/qn"])?;
         }
     }
-    ensure!(arp_entries(prefix)?.is_empty(), "cannot remove an earlier install of {PRODUCT_NAME} from the wine prefix {}", prefix.path().display());
+    ensure!(
+        arp_entries(prefix)?.is_empty(),
+        "cannot remove an earlier install of {PRODUCT_NAME} from the wine prefix {}",
+        prefix.path().display()
+    );
     Ok(())
 }
 
@@ -244,8 +371,12 @@ mod tests {
 
     #[test]
     fn install_bin_matches_with_or_without_backslash() {
-        assert!(is_install_bin(r"C:\Program Files\docker-credential-atcr\bin\"));
-        assert!(is_install_bin(r"c:\program files\docker-credential-atcr\bin"));
+        assert!(is_install_bin(
+            r"C:\Program Files\docker-credential-atcr\bin\"
+        ));
+        assert!(is_install_bin(
+            r"c:\program files\docker-credential-atcr\bin"
+        ));
         assert!(!is_install_bin(r"C:\Program Files\other\bin"));
     }
 }

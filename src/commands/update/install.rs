@@ -30,7 +30,10 @@ const TRIAL_RUN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Returns the lowercase hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Checks that `archive` has the SHA-256 that `release.checksums_url` lists.
@@ -59,8 +62,13 @@ pub fn extract_binary(archive: &[u8], archive_name: &str, binary_name: &str) -> 
     } else {
         bail!("{archive_name} is neither a .tar.gz nor a .zip archive");
     };
-    let binary = found.with_context(|| format!("cannot unpack {archive_name}; nothing was changed"))?;
-    binary.with_context(|| format!("{archive_name} contains no file {binary_name} at its top level; nothing was changed"))
+    let binary =
+        found.with_context(|| format!("cannot unpack {archive_name}; nothing was changed"))?;
+    binary.with_context(|| {
+        format!(
+            "{archive_name} contains no file {binary_name} at its top level; nothing was changed"
+        )
+    })
 }
 
 fn extract_from_tar_gz(archive: &[u8], binary_name: &str) -> Result<Option<Vec<u8>>> {
@@ -97,7 +105,10 @@ fn extract_from_zip(archive: &[u8], binary_name: &str) -> Result<Option<Vec<u8>>
 
 fn read_limited(reader: &mut impl Read, name: &str) -> Result<Vec<u8>> {
     let mut data = Vec::new();
-    reader.take(MAX_BINARY_BYTES + 1).read_to_end(&mut data).with_context(|| format!("cannot read {name}"))?;
+    reader
+        .take(MAX_BINARY_BYTES + 1)
+        .read_to_end(&mut data)
+        .with_context(|| format!("cannot read {name}"))?;
     if data.len() as u64 > MAX_BINARY_BYTES {
         bail!("{name} is larger than the {MAX_BINARY_BYTES} bytes accepted");
     }
@@ -116,11 +127,20 @@ pub fn check_writable(exe: &Path) -> Result<()> {
 pub fn stage(exe: &Path, binary: &[u8]) -> Result<TempPath> {
     let dir = parent_dir(exe);
     let mut file = staging_file(exe, &dir)?;
-    let write_error = |error: std::io::Error| anyhow::anyhow!("cannot write a new file in {}: {error}; nothing was changed", dir.display());
+    let write_error = |error: std::io::Error| {
+        anyhow::anyhow!(
+            "cannot write a new file in {}: {error}; nothing was changed",
+            dir.display()
+        )
+    };
 
     file.write_all(binary).map_err(write_error)?;
-    let permissions = fs::metadata(exe).with_context(|| format!("cannot read the permissions of {}", exe.display()))?.permissions();
-    file.as_file().set_permissions(permissions).map_err(write_error)?;
+    let permissions = fs::metadata(exe)
+        .with_context(|| format!("cannot read the permissions of {}", exe.display()))?
+        .permissions();
+    file.as_file()
+        .set_permissions(permissions)
+        .map_err(write_error)?;
     file.as_file().sync_all().map_err(write_error)?;
     // Closing the file matters on Linux, where a file still open for writing cannot be run (ETXTBSY).
     Ok(file.into_temp_path())
@@ -150,19 +170,39 @@ fn parent_dir(exe: &Path) -> PathBuf {
 
 /// Runs `<staged> version` and checks that it prints `docker-credential-atcr <expected>`.
 pub fn check_runs(staged: &Path, expected: &Version, archive_name: &str) -> Result<()> {
-    let mut child = Command::new(staged)
+    let mut command = Command::new(staged);
+    command
         .arg("version")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("the {PACKAGE} binary from {archive_name} cannot run on this system; nothing was changed"))?;
+        .stderr(Stdio::piped());
+    let spawn_started = Instant::now();
+    let mut child = loop {
+        match command.spawn() {
+            Ok(child) => break child,
+            // A child that another thread forked before its exec can still hold the
+            // just-written file open, and exec then fails with ETXTBSY for a moment.
+            Err(error)
+                if error.kind() == std::io::ErrorKind::ExecutableFileBusy
+                    && spawn_started.elapsed() < Duration::from_secs(2) =>
+            {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            Err(error) => {
+                return Err(error).with_context(|| {
+                    format!("the {PACKAGE} binary from {archive_name} cannot run on this system; nothing was changed")
+                });
+            }
+        }
+    };
 
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break status,
-            Ok(None) if started.elapsed() < TRIAL_RUN_TIMEOUT => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) if started.elapsed() < TRIAL_RUN_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
             Ok(None) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -171,7 +211,9 @@ pub fn check_runs(staged: &Path, expected: &Version, archive_name: &str) -> Resu
                     TRIAL_RUN_TIMEOUT.as_secs()
                 );
             }
-            Err(error) => bail!("cannot wait for the {PACKAGE} binary from {archive_name}: {error}; nothing was changed"),
+            Err(error) => bail!(
+                "cannot wait for the {PACKAGE} binary from {archive_name}: {error}; nothing was changed"
+            ),
         }
     };
 
@@ -192,7 +234,9 @@ pub fn check_runs(staged: &Path, expected: &Version, archive_name: &str) -> Resu
 
     let line = stdout.lines().next().unwrap_or("");
     let expected_start = format!("{PACKAGE} {expected}");
-    let matches = line.strip_prefix(&expected_start).is_some_and(|rest| rest.is_empty() || rest.starts_with(' '));
+    let matches = line
+        .strip_prefix(&expected_start)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with(' '));
     if !matches {
         bail!(
             "the {PACKAGE} binary from {archive_name} printed {line:?} for `version`, expected \"{expected_start} ...\": the archive holds another version; nothing was changed"
@@ -206,7 +250,10 @@ pub fn check_runs(staged: &Path, expected: &Version, archive_name: &str) -> Resu
 /// old binary first moves to [`backup_path`] and moves back if the rename fails.
 pub fn replace(staged: TempPath, exe: &Path, rename_aside: bool) -> Result<()> {
     let failed = |error: std::io::Error| {
-        anyhow::anyhow!("cannot replace {}: {error}; the old binary is still in place", exe.display())
+        anyhow::anyhow!(
+            "cannot replace {}: {error}; the old binary is still in place",
+            exe.display()
+        )
     };
 
     if !rename_aside {
@@ -268,7 +315,10 @@ mod tests {
     const ABC_SHA256: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
     fn tar_gz(entries: &[(&str, &[u8])]) -> Vec<u8> {
-        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
         for (name, data) in entries {
             let mut header = tar::Header::new_ustar();
             header.set_size(data.len() as u64);
@@ -282,7 +332,8 @@ mod tests {
     fn zip_file(entries: &[(&str, &[u8])]) -> Vec<u8> {
         let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
         for (name, data) in entries {
-            let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
             writer.start_file(*name, options).unwrap();
             writer.write_all(data).unwrap();
         }
@@ -310,16 +361,30 @@ mod tests {
 
     #[test]
     fn verify_sha256_mismatch_names_files() {
-        let error = verify_sha256(b"abd", &release(ABC_SHA256), "http://a/x.tar.gz").unwrap_err().to_string();
-        assert!(error.starts_with("checksum mismatch for docker-credential-atcr_9.9.9_Linux_x86_64.tar.gz"), "{error}");
-        assert!(error.contains("checksums.txt lists SHA-256 ba7816bf"), "{error}");
+        let error = verify_sha256(b"abd", &release(ABC_SHA256), "http://a/x.tar.gz")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with(
+                "checksum mismatch for docker-credential-atcr_9.9.9_Linux_x86_64.tar.gz"
+            ),
+            "{error}"
+        );
+        assert!(
+            error.contains("checksums.txt lists SHA-256 ba7816bf"),
+            "{error}"
+        );
         assert!(error.contains("http://a/x.tar.gz"), "{error}");
         assert!(error.contains("nothing was changed"), "{error}");
     }
 
     #[test]
     fn tar_gz_binary_extracted() {
-        let archive = tar_gz(&[("LICENSE", b"MIT"), ("./docker-credential-atcr", b"binary"), ("completions/x", b"c")]);
+        let archive = tar_gz(&[
+            ("LICENSE", b"MIT"),
+            ("./docker-credential-atcr", b"binary"),
+            ("completions/x", b"c"),
+        ]);
         let binary = extract_binary(&archive, "a.tar.gz", "docker-credential-atcr").unwrap();
         assert_eq!(binary, b"binary");
     }
@@ -327,15 +392,27 @@ mod tests {
     #[test]
     fn tar_gz_nested_binary_ignored() {
         let archive = tar_gz(&[("sub/docker-credential-atcr", b"binary")]);
-        let error = format!("{:#}", extract_binary(&archive, "a.tar.gz", "docker-credential-atcr").unwrap_err());
-        assert!(error.contains("a.tar.gz contains no file docker-credential-atcr at its top level"), "{error}");
+        let error = format!(
+            "{:#}",
+            extract_binary(&archive, "a.tar.gz", "docker-credential-atcr").unwrap_err()
+        );
+        assert!(
+            error.contains("a.tar.gz contains no file docker-credential-atcr at its top level"),
+            "{error}"
+        );
     }
 
     #[test]
     fn tar_gz_truncated_rejected() {
-        let archive = tar_gz(&[("docker-credential-atcr", &[7; 100_000]), ("LICENSE", b"MIT")]);
+        let archive = tar_gz(&[
+            ("docker-credential-atcr", &[7; 100_000]),
+            ("LICENSE", b"MIT"),
+        ]);
         let truncated = &archive[..archive.len() / 2];
-        let error = format!("{:#}", extract_binary(truncated, "a.tar.gz", "docker-credential-atcr").unwrap_err());
+        let error = format!(
+            "{:#}",
+            extract_binary(truncated, "a.tar.gz", "docker-credential-atcr").unwrap_err()
+        );
         assert!(error.contains("cannot unpack a.tar.gz"), "{error}");
     }
 
@@ -348,8 +425,14 @@ mod tests {
 
     #[test]
     fn zip_garbage_rejected() {
-        let error = format!("{:#}", extract_binary(b"not a zip", "a.zip", "x.exe").unwrap_err());
-        assert!(error.contains("cannot unpack a.zip") && error.contains("invalid zip data"), "{error}");
+        let error = format!(
+            "{:#}",
+            extract_binary(b"not a zip", "a.zip", "x.exe").unwrap_err()
+        );
+        assert!(
+            error.contains("cannot unpack a.zip") && error.contains("invalid zip data"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -368,10 +451,17 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            assert_eq!(fs::metadata(&staged).unwrap().permissions().mode() & 0o7777, 0o751);
+            assert_eq!(
+                fs::metadata(&staged).unwrap().permissions().mode() & 0o7777,
+                0o751
+            );
         }
         drop(staged);
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1, "the staged file is removed when dropped");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "the staged file is removed when dropped"
+        );
     }
 
     #[test]
@@ -411,7 +501,10 @@ mod tests {
         // Root may write anywhere, so the check only applies to other users.
         if let Err(error) = result {
             let error = error.to_string();
-            assert!(error.contains("cannot create a file in") && error.contains("sudo"), "{error}");
+            assert!(
+                error.contains("cannot create a file in") && error.contains("sudo"),
+                "{error}"
+            );
         }
     }
 
@@ -428,7 +521,10 @@ mod tests {
     #[test]
     fn check_runs_accepts_expected_version() {
         let dir = tempfile::tempdir().unwrap();
-        let path = script(dir.path(), "echo 'docker-credential-atcr 9.9.9 (commit abc, built 2026-01-01)'");
+        let path = script(
+            dir.path(),
+            "echo 'docker-credential-atcr 9.9.9 (commit abc, built 2026-01-01)'",
+        );
         check_runs(&path, &Version::parse("9.9.9").unwrap(), "a.tar.gz").unwrap();
     }
 
@@ -436,9 +532,17 @@ mod tests {
     #[test]
     fn check_runs_rejects_other_version() {
         let dir = tempfile::tempdir().unwrap();
-        let path = script(dir.path(), "echo 'docker-credential-atcr 9.9.90 (commit abc)'");
-        let error = check_runs(&path, &Version::parse("9.9.9").unwrap(), "a.tar.gz").unwrap_err().to_string();
-        assert!(error.contains("printed \"docker-credential-atcr 9.9.90 (commit abc)\""), "{error}");
+        let path = script(
+            dir.path(),
+            "echo 'docker-credential-atcr 9.9.90 (commit abc)'",
+        );
+        let error = check_runs(&path, &Version::parse("9.9.9").unwrap(), "a.tar.gz")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("printed \"docker-credential-atcr 9.9.90 (commit abc)\""),
+            "{error}"
+        );
     }
 
     #[cfg(unix)]
@@ -446,8 +550,13 @@ mod tests {
     fn check_runs_rejects_failing_binary() {
         let dir = tempfile::tempdir().unwrap();
         let path = script(dir.path(), "echo broken >&2; exit 3");
-        let error = check_runs(&path, &Version::parse("9.9.9").unwrap(), "a.tar.gz").unwrap_err().to_string();
-        assert!(error.contains("failed to run `version`") && error.contains("broken"), "{error}");
+        let error = check_runs(&path, &Version::parse("9.9.9").unwrap(), "a.tar.gz")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("failed to run `version`") && error.contains("broken"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -455,7 +564,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("docker-credential-atcr");
         fs::write(&path, b"\x00\x01 not a program").unwrap();
-        let error = check_runs(&path, &Version::parse("9.9.9").unwrap(), "a.tar.gz").unwrap_err().to_string();
+        let error = check_runs(&path, &Version::parse("9.9.9").unwrap(), "a.tar.gz")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("cannot run on this system"), "{error}");
     }
 }

@@ -18,11 +18,18 @@ use super::release::PACKAGE;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PackageManager {
     /// dpkg owns the file, so apt upgrades it.
-    Apt { package: String },
+    Apt {
+        package: String,
+    },
     /// rpm owns the file; `tool` is `dnf` or `zypper`, whichever the system has.
-    Rpm { package: String, tool: &'static str },
+    Rpm {
+        package: String,
+        tool: &'static str,
+    },
     /// pacman owns the file: `docker-credential-atcr` or `docker-credential-atcr-bin` from the AUR.
-    Pacman { package: String },
+    Pacman {
+        package: String,
+    },
     Homebrew,
     Scoop,
     Chocolatey,
@@ -47,10 +54,17 @@ impl PackageManager {
     /// Returns the shell command that upgrades the package.
     pub fn upgrade_command(&self) -> String {
         match self {
-            PackageManager::Apt { package } => format!("sudo apt-get update && sudo apt-get install --only-upgrade {package}"),
-            PackageManager::Rpm { package, tool: "zypper" } => format!("sudo zypper update {package}"),
+            PackageManager::Apt { package } => {
+                format!("sudo apt-get update && sudo apt-get install --only-upgrade {package}")
+            }
+            PackageManager::Rpm {
+                package,
+                tool: "zypper",
+            } => format!("sudo zypper update {package}"),
             PackageManager::Rpm { package, .. } => format!("sudo dnf upgrade {package}"),
-            PackageManager::Pacman { package } if package.ends_with("-bin") => format!("yay -Syu {package}"),
+            PackageManager::Pacman { package } if package.ends_with("-bin") => {
+                format!("yay -Syu {package}")
+            }
             PackageManager::Pacman { package } => format!("sudo pacman -Syu {package}"),
             PackageManager::Homebrew => format!("brew upgrade {PACKAGE}"),
             PackageManager::Scoop => format!("scoop update {PACKAGE}"),
@@ -77,7 +91,11 @@ impl PackageManager {
 /// Returns the package manager that owns `exe`, looking for the dpkg and
 /// pacman databases under `root`. `rpm_owner` returns the rpm package that
 /// owns a path; it is asked only when nothing else claims the file.
-pub fn detect(exe: &Path, root: &Path, rpm_owner: impl FnOnce(&Path) -> Option<String>) -> Option<PackageManager> {
+pub fn detect(
+    exe: &Path,
+    root: &Path,
+    rpm_owner: impl FnOnce(&Path) -> Option<String>,
+) -> Option<PackageManager> {
     if let Some(manager) = detect_by_path(exe) {
         return Some(manager);
     }
@@ -88,7 +106,11 @@ pub fn detect(exe: &Path, root: &Path, rpm_owner: impl FnOnce(&Path) -> Option<S
         return Some(PackageManager::Pacman { package });
     }
     let package = rpm_owner(exe)?;
-    let tool = if !root.join("usr/bin/dnf").exists() && root.join("usr/bin/zypper").exists() { "zypper" } else { "dnf" };
+    let tool = if !root.join("usr/bin/dnf").exists() && root.join("usr/bin/zypper").exists() {
+        "zypper"
+    } else {
+        "dnf"
+    };
     Some(PackageManager::Rpm { package, tool })
 }
 
@@ -99,7 +121,9 @@ fn detect_by_path(exe: &Path) -> Option<PackageManager> {
     let path = exe.to_string_lossy().replace('\\', "/").to_lowercase();
     let contains_any = |parts: &[&str]| parts.iter().any(|part| path.contains(part));
 
-    if path.starts_with("/opt/homebrew/") || contains_any(&["/cellar/", "/.linuxbrew/", "/home/linuxbrew/"]) {
+    if path.starts_with("/opt/homebrew/")
+        || contains_any(&["/cellar/", "/.linuxbrew/", "/home/linuxbrew/"])
+    {
         return Some(PackageManager::Homebrew);
     }
     if contains_any(&["/scoop/apps/", "/scoop/shims/"]) {
@@ -108,8 +132,13 @@ fn detect_by_path(exe: &Path) -> Option<PackageManager> {
     if contains_any(&["/chocolatey/lib/", "/chocolatey/bin/"]) {
         return Some(PackageManager::Chocolatey);
     }
-    let msi_dirs = ["/program files/docker-credential-atcr/", "/program files (x86)/docker-credential-atcr/"];
-    if contains_any(&msi_dirs) || contains_any(&["/microsoft/winget/packages/", "/microsoft/winget/links/"]) {
+    let msi_dirs = [
+        "/program files/docker-credential-atcr/",
+        "/program files (x86)/docker-credential-atcr/",
+    ];
+    if contains_any(&msi_dirs)
+        || contains_any(&["/microsoft/winget/packages/", "/microsoft/winget/links/"])
+    {
         return Some(PackageManager::Winget);
     }
     None
@@ -120,12 +149,19 @@ fn dpkg_owner(exe: &Path, root: &Path) -> Option<String> {
     let info = root.join("var/lib/dpkg/info");
     for entry in fs::read_dir(info).ok()?.flatten() {
         let file_name = entry.file_name();
-        let Some(list_name) = file_name.to_str().and_then(|name| name.strip_suffix(".list")) else { continue };
+        let Some(list_name) = file_name
+            .to_str()
+            .and_then(|name| name.strip_suffix(".list"))
+        else {
+            continue;
+        };
         let package = list_name.split(':').next().unwrap_or(list_name);
         if !package.starts_with(PACKAGE) {
             continue;
         }
-        let Ok(text) = fs::read_to_string(entry.path()) else { continue };
+        let Ok(text) = fs::read_to_string(entry.path()) else {
+            continue;
+        };
         if text.lines().any(|line| same_file(Path::new(line), exe)) {
             return Some(package.to_owned());
         }
@@ -138,16 +174,27 @@ fn pacman_owner(exe: &Path, root: &Path) -> Option<String> {
     let local = root.join("var/lib/pacman/local");
     for entry in fs::read_dir(local).ok()?.flatten() {
         let directory_name = entry.file_name();
-        let Some(directory_name) = directory_name.to_str() else { continue };
+        let Some(directory_name) = directory_name.to_str() else {
+            continue;
+        };
         // The version and the release never contain `-`, so the name is what precedes the last two.
         let mut parts = directory_name.rsplitn(3, '-');
-        let (Some(_release), Some(_version), Some(package)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let (Some(_release), Some(_version), Some(package)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            continue;
+        };
         if !package.starts_with(PACKAGE) {
             continue;
         }
-        let Ok(text) = fs::read_to_string(entry.path().join("files")) else { continue };
+        let Ok(text) = fs::read_to_string(entry.path().join("files")) else {
+            continue;
+        };
         // pacman lists paths relative to the root, without the leading `/`.
-        if text.lines().any(|line| same_file(&Path::new("/").join(line), exe)) {
+        if text
+            .lines()
+            .any(|line| same_file(&Path::new("/").join(line), exe))
+        {
             return Some(package.to_owned());
         }
     }
@@ -161,7 +208,8 @@ fn same_file(listed: &Path, exe: &Path) -> bool {
     if listed == exe {
         return true;
     }
-    listed.file_name() == exe.file_name() && listed.canonicalize().is_ok_and(|resolved| resolved == exe)
+    listed.file_name() == exe.file_name()
+        && listed.canonicalize().is_ok_and(|resolved| resolved == exe)
 }
 
 /// Returns the rpm package that owns `exe`, from `rpm --root <root> -qf`, or
@@ -210,14 +258,22 @@ mod tests {
         ] {
             assert_eq!(detect_path(path), Some(PackageManager::Homebrew), "{path}");
         }
-        assert_eq!(PackageManager::Homebrew.upgrade_command(), "brew upgrade docker-credential-atcr");
+        assert_eq!(
+            PackageManager::Homebrew.upgrade_command(),
+            "brew upgrade docker-credential-atcr"
+        );
     }
 
     #[test]
     fn scoop_path() {
-        let manager = detect_path(r"C:\Users\ana\scoop\apps\docker-credential-atcr\current\docker-credential-atcr.exe");
+        let manager = detect_path(
+            r"C:\Users\ana\scoop\apps\docker-credential-atcr\current\docker-credential-atcr.exe",
+        );
         assert_eq!(manager, Some(PackageManager::Scoop));
-        assert_eq!(PackageManager::Scoop.upgrade_command(), "scoop update docker-credential-atcr");
+        assert_eq!(
+            PackageManager::Scoop.upgrade_command(),
+            "scoop update docker-credential-atcr"
+        );
     }
 
     #[test]
@@ -226,21 +282,36 @@ mod tests {
             r"C:\ProgramData\chocolatey\lib\docker-credential-atcr\tools\docker-credential-atcr.exe",
             r"C:\ProgramData\Chocolatey\bin\docker-credential-atcr.exe",
         ] {
-            assert_eq!(detect_path(path), Some(PackageManager::Chocolatey), "{path}");
+            assert_eq!(
+                detect_path(path),
+                Some(PackageManager::Chocolatey),
+                "{path}"
+            );
         }
-        assert_eq!(PackageManager::Chocolatey.upgrade_command(), "choco upgrade docker-credential-atcr");
+        assert_eq!(
+            PackageManager::Chocolatey.upgrade_command(),
+            "choco upgrade docker-credential-atcr"
+        );
     }
 
     #[test]
     fn winget_msi_path() {
-        let manager = detect_path(r"\\?\C:\Program Files\docker-credential-atcr\docker-credential-atcr.exe");
+        let manager =
+            detect_path(r"\\?\C:\Program Files\docker-credential-atcr\docker-credential-atcr.exe");
         assert_eq!(manager, Some(PackageManager::Winget));
-        assert_eq!(PackageManager::Winget.upgrade_command(), "winget upgrade atcr.docker-credential-atcr");
+        assert_eq!(
+            PackageManager::Winget.upgrade_command(),
+            "winget upgrade atcr.docker-credential-atcr"
+        );
     }
 
     #[test]
     fn plain_paths_are_not_managed() {
-        for path in ["/usr/local/bin/docker-credential-atcr", "/home/ana/.local/bin/docker-credential-atcr", r"C:\tools\docker-credential-atcr.exe"] {
+        for path in [
+            "/usr/local/bin/docker-credential-atcr",
+            "/home/ana/.local/bin/docker-credential-atcr",
+            r"C:\tools\docker-credential-atcr.exe",
+        ] {
             assert_eq!(detect_path(path), None, "{path}");
         }
     }
@@ -248,9 +319,22 @@ mod tests {
     #[test]
     fn dpkg_list_marks_apt() {
         let root = tempfile::tempdir().unwrap();
-        write(root.path().join("var/lib/dpkg/info/docker-credential-atcr.list"), "/.\n/usr\n/usr/bin\n/usr/bin/docker-credential-atcr\n");
-        let manager = detect(Path::new("/usr/bin/docker-credential-atcr"), root.path(), no_rpm);
-        assert_eq!(manager, Some(PackageManager::Apt { package: "docker-credential-atcr".into() }));
+        write(
+            root.path()
+                .join("var/lib/dpkg/info/docker-credential-atcr.list"),
+            "/.\n/usr\n/usr/bin\n/usr/bin/docker-credential-atcr\n",
+        );
+        let manager = detect(
+            Path::new("/usr/bin/docker-credential-atcr"),
+            root.path(),
+            no_rpm,
+        );
+        assert_eq!(
+            manager,
+            Some(PackageManager::Apt {
+                package: "docker-credential-atcr".into()
+            })
+        );
         assert_eq!(
             manager.unwrap().upgrade_command(),
             "sudo apt-get update && sudo apt-get install --only-upgrade docker-credential-atcr"
@@ -260,16 +344,37 @@ mod tests {
     #[test]
     fn dpkg_multiarch_list_marks_apt() {
         let root = tempfile::tempdir().unwrap();
-        write(root.path().join("var/lib/dpkg/info/docker-credential-atcr:arm64.list"), "/usr/bin/docker-credential-atcr\n");
-        let manager = detect(Path::new("/usr/bin/docker-credential-atcr"), root.path(), no_rpm);
-        assert_eq!(manager, Some(PackageManager::Apt { package: "docker-credential-atcr".into() }));
+        write(
+            root.path()
+                .join("var/lib/dpkg/info/docker-credential-atcr:arm64.list"),
+            "/usr/bin/docker-credential-atcr\n",
+        );
+        let manager = detect(
+            Path::new("/usr/bin/docker-credential-atcr"),
+            root.path(),
+            no_rpm,
+        );
+        assert_eq!(
+            manager,
+            Some(PackageManager::Apt {
+                package: "docker-credential-atcr".into()
+            })
+        );
     }
 
     #[test]
     fn dpkg_list_of_other_path_ignored() {
         let root = tempfile::tempdir().unwrap();
-        write(root.path().join("var/lib/dpkg/info/docker-credential-atcr.list"), "/usr/bin/docker-credential-atcr\n");
-        let manager = detect(Path::new("/home/ana/.local/bin/docker-credential-atcr"), root.path(), no_rpm);
+        write(
+            root.path()
+                .join("var/lib/dpkg/info/docker-credential-atcr.list"),
+            "/usr/bin/docker-credential-atcr\n",
+        );
+        let manager = detect(
+            Path::new("/home/ana/.local/bin/docker-credential-atcr"),
+            root.path(),
+            no_rpm,
+        );
         assert_eq!(manager, None);
     }
 
@@ -277,43 +382,112 @@ mod tests {
     fn pacman_bin_package_uses_aur_helper() {
         let root = tempfile::tempdir().unwrap();
         let files = "%FILES%\nusr/\nusr/bin/\nusr/bin/docker-credential-atcr\n";
-        write(root.path().join("var/lib/pacman/local/docker-credential-atcr-bin-0.1.0-1/files"), files);
-        let manager = detect(Path::new("/usr/bin/docker-credential-atcr"), root.path(), no_rpm).unwrap();
-        assert_eq!(manager, PackageManager::Pacman { package: "docker-credential-atcr-bin".into() });
-        assert_eq!(manager.upgrade_command(), "yay -Syu docker-credential-atcr-bin");
+        write(
+            root.path()
+                .join("var/lib/pacman/local/docker-credential-atcr-bin-0.1.0-1/files"),
+            files,
+        );
+        let manager = detect(
+            Path::new("/usr/bin/docker-credential-atcr"),
+            root.path(),
+            no_rpm,
+        )
+        .unwrap();
+        assert_eq!(
+            manager,
+            PackageManager::Pacman {
+                package: "docker-credential-atcr-bin".into()
+            }
+        );
+        assert_eq!(
+            manager.upgrade_command(),
+            "yay -Syu docker-credential-atcr-bin"
+        );
     }
 
     #[test]
     fn pacman_source_package() {
         let root = tempfile::tempdir().unwrap();
-        write(root.path().join("var/lib/pacman/local/docker-credential-atcr-0.1.0-2/files"), "%FILES%\nusr/bin/docker-credential-atcr\n");
-        let manager = detect(Path::new("/usr/bin/docker-credential-atcr"), root.path(), no_rpm).unwrap();
-        assert_eq!(manager, PackageManager::Pacman { package: "docker-credential-atcr".into() });
-        assert_eq!(manager.upgrade_command(), "sudo pacman -Syu docker-credential-atcr");
-        assert!(manager.note().unwrap().contains("yay -Syu docker-credential-atcr"));
+        write(
+            root.path()
+                .join("var/lib/pacman/local/docker-credential-atcr-0.1.0-2/files"),
+            "%FILES%\nusr/bin/docker-credential-atcr\n",
+        );
+        let manager = detect(
+            Path::new("/usr/bin/docker-credential-atcr"),
+            root.path(),
+            no_rpm,
+        )
+        .unwrap();
+        assert_eq!(
+            manager,
+            PackageManager::Pacman {
+                package: "docker-credential-atcr".into()
+            }
+        );
+        assert_eq!(
+            manager.upgrade_command(),
+            "sudo pacman -Syu docker-credential-atcr"
+        );
+        assert!(
+            manager
+                .note()
+                .unwrap()
+                .contains("yay -Syu docker-credential-atcr")
+        );
     }
 
     #[test]
     fn rpm_owner_marks_dnf() {
         let root = tempfile::tempdir().unwrap();
-        let manager = detect(Path::new("/usr/bin/docker-credential-atcr"), root.path(), |_| Some("docker-credential-atcr".into())).unwrap();
-        assert_eq!(manager, PackageManager::Rpm { package: "docker-credential-atcr".into(), tool: "dnf" });
-        assert_eq!(manager.upgrade_command(), "sudo dnf upgrade docker-credential-atcr");
+        let manager = detect(
+            Path::new("/usr/bin/docker-credential-atcr"),
+            root.path(),
+            |_| Some("docker-credential-atcr".into()),
+        )
+        .unwrap();
+        assert_eq!(
+            manager,
+            PackageManager::Rpm {
+                package: "docker-credential-atcr".into(),
+                tool: "dnf"
+            }
+        );
+        assert_eq!(
+            manager.upgrade_command(),
+            "sudo dnf upgrade docker-credential-atcr"
+        );
     }
 
     #[test]
     fn rpm_owner_on_opensuse_uses_zypper() {
         let root = tempfile::tempdir().unwrap();
         write(root.path().join("usr/bin/zypper"), "");
-        let manager = detect(Path::new("/usr/bin/docker-credential-atcr"), root.path(), |_| Some("docker-credential-atcr".into())).unwrap();
-        assert_eq!(manager.upgrade_command(), "sudo zypper update docker-credential-atcr");
+        let manager = detect(
+            Path::new("/usr/bin/docker-credential-atcr"),
+            root.path(),
+            |_| Some("docker-credential-atcr".into()),
+        )
+        .unwrap();
+        assert_eq!(
+            manager.upgrade_command(),
+            "sudo zypper update docker-credential-atcr"
+        );
     }
 
     #[test]
     fn rpm_not_asked_when_dpkg_owns() {
         let root = tempfile::tempdir().unwrap();
-        write(root.path().join("var/lib/dpkg/info/docker-credential-atcr.list"), "/usr/bin/docker-credential-atcr\n");
-        let manager = detect(Path::new("/usr/bin/docker-credential-atcr"), root.path(), |_| panic!("rpm must not be asked"));
+        write(
+            root.path()
+                .join("var/lib/dpkg/info/docker-credential-atcr.list"),
+            "/usr/bin/docker-credential-atcr\n",
+        );
+        let manager = detect(
+            Path::new("/usr/bin/docker-credential-atcr"),
+            root.path(),
+            |_| panic!("rpm must not be asked"),
+        );
         assert_eq!(manager.map(|manager| manager.name()), Some("apt"));
     }
 }

@@ -57,36 +57,56 @@ impl Platform {
             "linux" => "Linux",
             "macos" => "Darwin",
             "windows" => "Windows",
-            other => bail!("no release archive is built for the operating system {other}: build from source with `cargo install --locked docker-credential-atcr`"),
+            other => bail!(
+                "no release archive is built for the operating system {other}: build from source with `cargo install --locked docker-credential-atcr`"
+            ),
         };
         let arch = match std::env::consts::ARCH {
             "x86_64" => "x86_64",
             "aarch64" => "arm64",
-            other => bail!("no release archive is built for the CPU architecture {other}: build from source with `cargo install --locked docker-credential-atcr`"),
+            other => bail!(
+                "no release archive is built for the CPU architecture {other}: build from source with `cargo install --locked docker-credential-atcr`"
+            ),
         };
         Ok(Platform { os, arch })
     }
 
     /// Returns the archive's file name extension: `.zip` on Windows, `.tar.gz` elsewhere.
     pub fn archive_extension(&self) -> &'static str {
-        if self.os == "Windows" { ".zip" } else { ".tar.gz" }
+        if self.os == "Windows" {
+            ".zip"
+        } else {
+            ".tar.gz"
+        }
     }
 
     /// Returns the release archive's name, such as `docker-credential-atcr_0.2.0_Linux_x86_64.tar.gz`.
     pub fn archive_name(&self, version: &Version) -> String {
-        format!("{PACKAGE}_{version}_{}_{}{}", self.os, self.arch, self.archive_extension())
+        format!(
+            "{PACKAGE}_{version}_{}_{}{}",
+            self.os,
+            self.arch,
+            self.archive_extension()
+        )
     }
 
     /// Returns the version in `name` when `name` is this platform's archive.
     pub fn version_in_archive_name<'a>(&self, name: &'a str) -> Option<&'a str> {
         let suffix = format!("_{}_{}{}", self.os, self.arch, self.archive_extension());
-        let version = name.strip_prefix(PACKAGE)?.strip_prefix('_')?.strip_suffix(suffix.as_str())?;
+        let version = name
+            .strip_prefix(PACKAGE)?
+            .strip_prefix('_')?
+            .strip_suffix(suffix.as_str())?;
         (!version.is_empty()).then_some(version)
     }
 
     /// Returns the binary's name inside the archive.
     pub fn binary_name(&self) -> String {
-        if self.os == "Windows" { format!("{PACKAGE}.exe") } else { PACKAGE.to_owned() }
+        if self.os == "Windows" {
+            format!("{PACKAGE}.exe")
+        } else {
+            PACKAGE.to_owned()
+        }
     }
 }
 
@@ -102,7 +122,11 @@ pub struct Version {
 impl Version {
     /// Parses `0.2.0`, `v0.2.0` or `1.0.0-rc.1`; the error names the value and the expected form.
     pub fn parse(text: &str) -> Result<Version> {
-        let invalid = || anyhow::anyhow!("invalid version {text:?}: expected MAJOR.MINOR.PATCH such as 0.2.0, optionally with a -PRERELEASE suffix");
+        let invalid = || {
+            anyhow::anyhow!(
+                "invalid version {text:?}: expected MAJOR.MINOR.PATCH such as 0.2.0, optionally with a -PRERELEASE suffix"
+            )
+        };
         let trimmed = text.strip_prefix('v').unwrap_or(text);
         let (core_text, prerelease) = match trimmed.split_once('-') {
             Some((core, prerelease)) => (core, Some(prerelease)),
@@ -122,14 +146,21 @@ impl Version {
         }
 
         if let Some(prerelease) = prerelease {
-            let valid = prerelease
-                .split('.')
-                .all(|identifier| !identifier.is_empty() && identifier.bytes().all(|byte| byte.is_ascii_alphanumeric() || byte == b'-'));
+            let valid = prerelease.split('.').all(|identifier| {
+                !identifier.is_empty()
+                    && identifier
+                        .bytes()
+                        .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-')
+            });
             if !valid {
                 return Err(invalid());
             }
         }
-        Ok(Version { text: trimmed.to_owned(), core, prerelease: prerelease.map(str::to_owned) })
+        Ok(Version {
+            text: trimmed.to_owned(),
+            core,
+            prerelease: prerelease.map(str::to_owned),
+        })
     }
 }
 
@@ -141,12 +172,14 @@ impl fmt::Display for Version {
 
 impl Ord for Version {
     fn cmp(&self, other: &Version) -> Ordering {
-        self.core.cmp(&other.core).then_with(|| match (&self.prerelease, &other.prerelease) {
-            (None, None) => Ordering::Equal,
-            (None, Some(_)) => Ordering::Greater,
-            (Some(_), None) => Ordering::Less,
-            (Some(left), Some(right)) => compare_prereleases(left, right),
-        })
+        self.core
+            .cmp(&other.core)
+            .then_with(|| match (&self.prerelease, &other.prerelease) {
+                (None, None) => Ordering::Equal,
+                (None, Some(_)) => Ordering::Greater,
+                (Some(_), None) => Ordering::Less,
+                (Some(left), Some(right)) => compare_prereleases(left, right),
+            })
     }
 }
 
@@ -205,12 +238,17 @@ pub fn parse_checksums(url: &str, text: &str) -> Result<BTreeMap<String, String>
             Some((hash, name))
         });
         let Some((hash, name)) = parsed else {
-            bail!("{url}, line {number}: invalid line {line:?}: expected `<sha256>  <file name>` as sha256sum prints it");
+            bail!(
+                "{url}, line {number}: invalid line {line:?}: expected `<sha256>  <file name>` as sha256sum prints it"
+            );
         };
         if hash.len() != 64 || !hash.bytes().all(|byte| byte.is_ascii_hexdigit()) {
             bail!("{url}, line {number}: invalid SHA-256 {hash:?}: expected 64 hex digits");
         }
-        if entries.insert(name.to_owned(), hash.to_ascii_lowercase()).is_some() {
+        if entries
+            .insert(name.to_owned(), hash.to_ascii_lowercase())
+            .is_some()
+        {
             bail!("{url}, line {number}: {name} is listed twice");
         }
     }
@@ -250,10 +288,14 @@ impl ReleaseServer {
             "http" => bail!(
                 "the release base URL {base_url} uses plain http: use https, because checksums fetched without TLS do not protect the download (http is accepted only for 127.0.0.1, ::1 and localhost)"
             ),
-            other => bail!("the release base URL {base_url} uses the scheme {other:?}: expected an https URL such as {DEFAULT_BASE_URL}"),
+            other => bail!(
+                "the release base URL {base_url} uses the scheme {other:?}: expected an https URL such as {DEFAULT_BASE_URL}"
+            ),
         }
         if url.query().is_some() || url.fragment().is_some() {
-            bail!("the release base URL {base_url} has a query or fragment: expected a plain directory URL such as {DEFAULT_BASE_URL}");
+            bail!(
+                "the release base URL {base_url} has a query or fragment: expected a plain directory URL such as {DEFAULT_BASE_URL}"
+            );
         }
 
         let client = reqwest::blocking::Client::builder()
@@ -262,7 +304,10 @@ impl ReleaseServer {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .context("cannot create the HTTP client")?;
-        Ok(ReleaseServer { base: url.as_str().trim_end_matches('/').to_owned(), client })
+        Ok(ReleaseServer {
+            base: url.as_str().trim_end_matches('/').to_owned(),
+            client,
+        })
     }
 
     /// The URL of `file` in the release `version`, or in the newest release when `version` is `None`.
@@ -275,10 +320,15 @@ impl ReleaseServer {
 
     /// Finds this platform's archive in the release `requested`, or in the
     /// newest release, from that release's `checksums.txt`.
-    pub fn find_release(&self, platform: &Platform, requested: Option<&Version>) -> Result<Release> {
+    pub fn find_release(
+        &self,
+        platform: &Platform,
+        requested: Option<&Version>,
+    ) -> Result<Release> {
         let checksums_url = self.file_url(requested, CHECKSUMS);
         let body = self.download(&checksums_url, MAX_CHECKSUMS_BYTES)?;
-        let text = String::from_utf8(body).map_err(|_| anyhow::anyhow!("{checksums_url} is not UTF-8 text: check --base-url"))?;
+        let text = String::from_utf8(body)
+            .map_err(|_| anyhow::anyhow!("{checksums_url} is not UTF-8 text: check --base-url"))?;
         let checksums = parse_checksums(&checksums_url, &text)?;
 
         let (version, archive) = match requested {
@@ -292,18 +342,24 @@ impl ReleaseServer {
                 platform.arch
             );
         };
-        Ok(Release { version, archive, sha256: sha256.clone(), checksums_url })
+        Ok(Release {
+            version,
+            archive,
+            sha256: sha256.clone(),
+            checksums_url,
+        })
     }
 
     /// Downloads `url` into memory, at most `max_bytes`. A body shorter than
     /// its `Content-Length`, or a connection that breaks mid-body, is an error.
     pub fn download(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>> {
         log::info!("downloading {url}");
-        let response = self
-            .client
-            .get(url)
-            .send()
-            .map_err(|error| anyhow::anyhow!("cannot download {url}: {}: check the network and --base-url", error_chain(&error)))?;
+        let response = self.client.get(url).send().map_err(|error| {
+            anyhow::anyhow!(
+                "cannot download {url}: {}: check the network and --base-url",
+                error_chain(&error)
+            )
+        })?;
 
         let status = response.status();
         if !status.is_success() {
@@ -319,7 +375,9 @@ impl ReleaseServer {
         if let Some(expected) = expected
             && expected > max_bytes
         {
-            bail!("{url} has {expected} bytes, more than the {max_bytes} accepted: check --base-url");
+            bail!(
+                "{url} has {expected} bytes, more than the {max_bytes} accepted: check --base-url"
+            );
         }
 
         let mut body = Vec::new();
@@ -357,11 +415,16 @@ impl ReleaseServer {
 }
 
 /// Picks this platform's archive from a `checksums.txt` of the newest release.
-fn newest_archive(checksums: &BTreeMap<String, String>, platform: &Platform, checksums_url: &str) -> Result<(Version, String)> {
+fn newest_archive(
+    checksums: &BTreeMap<String, String>,
+    platform: &Platform,
+    checksums_url: &str,
+) -> Result<(Version, String)> {
     let mut found: Vec<(Version, String)> = Vec::new();
     for name in checksums.keys() {
         if let Some(text) = platform.version_in_archive_name(name) {
-            let version = Version::parse(text).with_context(|| format!("{checksums_url} lists the archive {name}"))?;
+            let version = Version::parse(text)
+                .with_context(|| format!("{checksums_url} lists the archive {name}"))?;
             found.push((version, name.clone()));
         }
     }
@@ -371,12 +434,19 @@ fn newest_archive(checksums: &BTreeMap<String, String>, platform: &Platform, che
             "{checksums_url} lists no archive for {} {} (expected a name like {}): the newest release has no prebuilt binary for this platform; build from source with `cargo install --locked docker-credential-atcr`",
             platform.os,
             platform.arch,
-            platform.archive_name(&Version::parse("0.0.0")?).replace("0.0.0", "<version>"),
+            platform
+                .archive_name(&Version::parse("0.0.0")?)
+                .replace("0.0.0", "<version>"),
         ),
         1 => Ok(found.remove(0)),
         _ => {
             let names: Vec<&str> = found.iter().map(|(_, name)| name.as_str()).collect();
-            bail!("{checksums_url} lists several archives for {} {} ({}): expected one; choose one with --version", platform.os, platform.arch, names.join(", "))
+            bail!(
+                "{checksums_url} lists several archives for {} {} ({}): expected one; choose one with --version",
+                platform.os,
+                platform.arch,
+                names.join(", ")
+            )
         }
     }
 }
@@ -406,8 +476,14 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 mod tests {
     use super::*;
 
-    const LINUX_X86_64: Platform = Platform { os: "Linux", arch: "x86_64" };
-    const WINDOWS_ARM64: Platform = Platform { os: "Windows", arch: "arm64" };
+    const LINUX_X86_64: Platform = Platform {
+        os: "Linux",
+        arch: "x86_64",
+    };
+    const WINDOWS_ARM64: Platform = Platform {
+        os: "Windows",
+        arch: "arm64",
+    };
     const HASH: &str = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
     fn version(text: &str) -> Version {
@@ -416,19 +492,41 @@ mod tests {
 
     #[test]
     fn archive_names_per_platform() {
-        assert_eq!(LINUX_X86_64.archive_name(&version("0.2.0")), "docker-credential-atcr_0.2.0_Linux_x86_64.tar.gz");
-        assert_eq!(WINDOWS_ARM64.archive_name(&version("v1.0.0")), "docker-credential-atcr_1.0.0_Windows_arm64.zip");
+        assert_eq!(
+            LINUX_X86_64.archive_name(&version("0.2.0")),
+            "docker-credential-atcr_0.2.0_Linux_x86_64.tar.gz"
+        );
+        assert_eq!(
+            WINDOWS_ARM64.archive_name(&version("v1.0.0")),
+            "docker-credential-atcr_1.0.0_Windows_arm64.zip"
+        );
         assert_eq!(WINDOWS_ARM64.binary_name(), "docker-credential-atcr.exe");
         assert_eq!(LINUX_X86_64.binary_name(), "docker-credential-atcr");
     }
 
     #[test]
     fn version_read_from_archive_name() {
-        assert_eq!(LINUX_X86_64.version_in_archive_name("docker-credential-atcr_0.2.0_Linux_x86_64.tar.gz"), Some("0.2.0"));
-        assert_eq!(LINUX_X86_64.version_in_archive_name("docker-credential-atcr_0.2.0_Linux_arm64.tar.gz"), None);
-        assert_eq!(LINUX_X86_64.version_in_archive_name("docker-credential-atcr_0.2.0-1_amd64.deb"), None);
-        assert_eq!(LINUX_X86_64.version_in_archive_name("docker-credential-atcr__Linux_x86_64.tar.gz"), None);
-        assert_eq!(WINDOWS_ARM64.version_in_archive_name("docker-credential-atcr_3.1.4_Windows_arm64.zip"), Some("3.1.4"));
+        assert_eq!(
+            LINUX_X86_64
+                .version_in_archive_name("docker-credential-atcr_0.2.0_Linux_x86_64.tar.gz"),
+            Some("0.2.0")
+        );
+        assert_eq!(
+            LINUX_X86_64.version_in_archive_name("docker-credential-atcr_0.2.0_Linux_arm64.tar.gz"),
+            None
+        );
+        assert_eq!(
+            LINUX_X86_64.version_in_archive_name("docker-credential-atcr_0.2.0-1_amd64.deb"),
+            None
+        );
+        assert_eq!(
+            LINUX_X86_64.version_in_archive_name("docker-credential-atcr__Linux_x86_64.tar.gz"),
+            None
+        );
+        assert_eq!(
+            WINDOWS_ARM64.version_in_archive_name("docker-credential-atcr_3.1.4_Windows_arm64.zip"),
+            Some("3.1.4")
+        );
     }
 
     #[test]
@@ -439,17 +537,47 @@ mod tests {
 
     #[test]
     fn version_parse_rejects_bad_input() {
-        for text in ["", "1", "1.2", "1.2.3.4", "1..3", "a.b.c", "1.2.3-", "1.2.3-rc..1", "1.2.3/../x", "1.2.3+build", " 1.2.3"] {
+        for text in [
+            "",
+            "1",
+            "1.2",
+            "1.2.3.4",
+            "1..3",
+            "a.b.c",
+            "1.2.3-",
+            "1.2.3-rc..1",
+            "1.2.3/../x",
+            "1.2.3+build",
+            " 1.2.3",
+        ] {
             let error = Version::parse(text).unwrap_err().to_string();
-            assert!(error.contains("invalid version") && error.contains("MAJOR.MINOR.PATCH"), "{text:?}: {error}");
+            assert!(
+                error.contains("invalid version") && error.contains("MAJOR.MINOR.PATCH"),
+                "{text:?}: {error}"
+            );
         }
     }
 
     #[test]
     fn version_order_follows_semver() {
-        let ordered = ["0.9.9", "0.10.0", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0"];
+        let ordered = [
+            "0.9.9",
+            "0.10.0",
+            "1.0.0-alpha",
+            "1.0.0-alpha.1",
+            "1.0.0-alpha.beta",
+            "1.0.0-beta.2",
+            "1.0.0-beta.11",
+            "1.0.0-rc.1",
+            "1.0.0",
+        ];
         for pair in ordered.windows(2) {
-            assert!(version(pair[0]) < version(pair[1]), "{} < {}", pair[0], pair[1]);
+            assert!(
+                version(pair[0]) < version(pair[1]),
+                "{} < {}",
+                pair[0],
+                pair[1]
+            );
         }
         assert_eq!(version("v1.2.3"), version("1.2.3"));
     }
@@ -467,11 +595,19 @@ mod tests {
     fn checksums_errors_name_url_and_line() {
         let cases = [
             ("garbage\n", "line 1: invalid line"),
-            (&format!("{HASH}  a\nabc  b\n") as &str, "line 2: invalid SHA-256"),
-            (&format!("{HASH}  a\n{HASH}  a\n"), "line 2: a is listed twice"),
+            (
+                &format!("{HASH}  a\nabc  b\n") as &str,
+                "line 2: invalid SHA-256",
+            ),
+            (
+                &format!("{HASH}  a\n{HASH}  a\n"),
+                "line 2: a is listed twice",
+            ),
         ];
         for (text, expected) in cases {
-            let error = parse_checksums("http://x/checksums.txt", text).unwrap_err().to_string();
+            let error = parse_checksums("http://x/checksums.txt", text)
+                .unwrap_err()
+                .to_string();
             assert!(error.starts_with("http://x/checksums.txt, "), "{error}");
             assert!(error.contains(expected), "{error}");
         }
@@ -492,9 +628,17 @@ mod tests {
         assert_eq!(found, version("0.3.0"));
         assert_eq!(name, "docker-credential-atcr_0.3.0_Linux_x86_64.tar.gz");
 
-        let error = newest_archive(&checksums, &WINDOWS_ARM64, "u").unwrap_err().to_string();
-        assert!(error.contains("lists no archive for Windows arm64"), "{error}");
-        assert!(error.contains("docker-credential-atcr_<version>_Windows_arm64.zip"), "{error}");
+        let error = newest_archive(&checksums, &WINDOWS_ARM64, "u")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("lists no archive for Windows arm64"),
+            "{error}"
+        );
+        assert!(
+            error.contains("docker-credential-atcr_<version>_Windows_arm64.zip"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -504,18 +648,34 @@ mod tests {
         assert!(ReleaseServer::new("http://[::1]:8080").is_ok());
         assert!(ReleaseServer::new("http://localhost:1/r").is_ok());
 
-        let error = ReleaseServer::new("http://example.com/releases").unwrap_err().to_string();
-        assert!(error.contains("plain http") && error.contains("use https"), "{error}");
-        let error = ReleaseServer::new("ftp://example.com/").unwrap_err().to_string();
+        let error = ReleaseServer::new("http://example.com/releases")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("plain http") && error.contains("use https"),
+            "{error}"
+        );
+        let error = ReleaseServer::new("ftp://example.com/")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("\"ftp\""), "{error}");
         let error = ReleaseServer::new("not a url").unwrap_err().to_string();
-        assert!(error.contains("invalid release base URL \"not a url\""), "{error}");
+        assert!(
+            error.contains("invalid release base URL \"not a url\""),
+            "{error}"
+        );
     }
 
     #[test]
     fn file_urls_follow_github_layout() {
         let server = ReleaseServer::new("https://example.com/owner/repo/releases/").unwrap();
-        assert_eq!(server.file_url(None, CHECKSUMS), "https://example.com/owner/repo/releases/latest/download/checksums.txt");
-        assert_eq!(server.file_url(Some(&version("0.2.0")), "a.zip"), "https://example.com/owner/repo/releases/download/v0.2.0/a.zip");
+        assert_eq!(
+            server.file_url(None, CHECKSUMS),
+            "https://example.com/owner/repo/releases/latest/download/checksums.txt"
+        );
+        assert_eq!(
+            server.file_url(Some(&version("0.2.0")), "a.zip"),
+            "https://example.com/owner/repo/releases/download/v0.2.0/a.zip"
+        );
     }
 }

@@ -40,9 +40,17 @@ pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
 /// A request to the keyring.
 pub enum Operation {
     Probe,
-    Get { key: String },
-    Set { key: String, username: String, secret: Secret },
-    Delete { key: String },
+    Get {
+        key: String,
+    },
+    Set {
+        key: String,
+        username: String,
+        secret: Secret,
+    },
+    Delete {
+        key: String,
+    },
 }
 
 /// The result of an [`Operation`].
@@ -73,15 +81,19 @@ impl KeyringError {
 pub fn run(operation: Operation) -> Result<Outcome, KeyringError> {
     let (sender, receiver) = mpsc::channel::<Message>();
 
-    let worker = thread::Builder::new().name("keyring".into()).spawn(move || {
-        let connected = sender.clone();
-        let result = platform::execute(operation, move || {
-            let _ = connected.send(Message::Connected);
+    let worker = thread::Builder::new()
+        .name("keyring".into())
+        .spawn(move || {
+            let connected = sender.clone();
+            let result = platform::execute(operation, move || {
+                let _ = connected.send(Message::Connected);
+            });
+            let _ = sender.send(Message::Done(result));
         });
-        let _ = sender.send(Message::Done(result));
-    });
     if let Err(error) = worker {
-        return Err(KeyringError::Unreachable(StoreError::KeyringUnavailable(format!("cannot start a thread: {error}"))));
+        return Err(KeyringError::Unreachable(StoreError::KeyringUnavailable(
+            format!("cannot start a thread: {error}"),
+        )));
     }
 
     let unreachable_after = |timeout: Duration| {
@@ -99,7 +111,9 @@ pub fn run(operation: Operation) -> Result<Outcome, KeyringError> {
     match receiver.recv_timeout(OPERATION_TIMEOUT) {
         Ok(Message::Done(result)) => result.map_err(KeyringError::Failed),
         Ok(Message::Connected) => unreachable!("the worker reports the connection once"),
-        Err(_) => Err(KeyringError::Failed(StoreError::KeyringTimeout(OPERATION_TIMEOUT.as_millis()))),
+        Err(_) => Err(KeyringError::Failed(StoreError::KeyringTimeout(
+            OPERATION_TIMEOUT.as_millis(),
+        ))),
     }
 }
 

@@ -24,10 +24,16 @@ pub fn execute(operation: Operation, connected: impl FnOnce()) -> Result<Outcome
             Err(KeyringError::NoEntry) => Ok(Outcome::Secret(None)),
             Err(error) => Err(failed(error, 0)),
         },
-        Operation::Set { key, username, secret } => {
+        Operation::Set {
+            key,
+            username,
+            secret,
+        } => {
             let entry = entry(&key)?;
             let _ = username;
-            entry.set_password(secret.expose()).map_err(|error| failed(error, secret.len()))?;
+            entry
+                .set_password(secret.expose())
+                .map_err(|error| failed(error, secret.len()))?;
             Ok(Outcome::Connected)
         }
         Operation::Delete { key } => match entry(&key)?.delete_credential() {
@@ -40,7 +46,8 @@ pub fn execute(operation: Operation, connected: impl FnOnce()) -> Result<Outcome
 
 #[cfg(target_os = "macos")]
 fn open_store() -> Result<(), StoreError> {
-    let store = apple_native_keyring_store::keychain::Store::new().map_err(|error| failed(error, 0))?;
+    let store =
+        apple_native_keyring_store::keychain::Store::new().map_err(|error| failed(error, 0))?;
     keyring_core::set_default_store(store);
     Ok(())
 }
@@ -58,19 +65,31 @@ fn entry(key: &str) -> Result<Entry, StoreError> {
 
 fn failed(error: KeyringError, secret_size: usize) -> StoreError {
     match error {
-        KeyringError::NoStorageAccess(inner) => StoreError::Keyring(format!("no access to the keychain: {inner}")),
-        KeyringError::TooLong(attribute, limit) if attribute.contains("password") || attribute.contains("secret") => {
-            StoreError::TooLarge { size: secret_size, limit: limit as usize, backend: platform_name() }
+        KeyringError::NoStorageAccess(inner) => {
+            StoreError::Keyring(format!("no access to the keychain: {inner}"))
+        }
+        KeyringError::TooLong(attribute, limit)
+            if attribute.contains("password") || attribute.contains("secret") =>
+        {
+            StoreError::TooLarge {
+                size: secret_size,
+                limit: limit as usize,
+                backend: platform_name(),
+            }
         }
         // Display of keyring-core errors names attributes and platform codes, never secret bytes,
         // except BadEncoding and BadDataFormat, which carry raw bytes and are reported without them.
-        KeyringError::BadEncoding(_) | KeyringError::BadDataFormat(..) => {
-            StoreError::Keyring("the stored item is not UTF-8 text; store the credential again".into())
-        }
+        KeyringError::BadEncoding(_) | KeyringError::BadDataFormat(..) => StoreError::Keyring(
+            "the stored item is not UTF-8 text; store the credential again".into(),
+        ),
         other => StoreError::Keyring(other.to_string()),
     }
 }
 
 fn platform_name() -> &'static str {
-    if cfg!(windows) { "Windows Credential Manager" } else { "the macOS Keychain" }
+    if cfg!(windows) {
+        "Windows Credential Manager"
+    } else {
+        "the macOS Keychain"
+    }
 }

@@ -24,7 +24,11 @@ pub fn execute(operation: Operation, connected: impl FnOnce()) -> Result<Outcome
     match operation {
         Operation::Probe => Ok(Outcome::Connected),
         Operation::Get { key } => get(&service, &key).map(Outcome::Secret),
-        Operation::Set { key, username, secret } => set(&service, &key, &username, &secret).map(|()| Outcome::Connected),
+        Operation::Set {
+            key,
+            username,
+            secret,
+        } => set(&service, &key, &username, &secret).map(|()| Outcome::Connected),
         Operation::Delete { key } => delete(&service, &key).map(Outcome::Deleted),
     }
 }
@@ -41,16 +45,28 @@ fn label(key: &str, username: &str) -> String {
 fn get(service: &SecretService<'_>, key: &str) -> Result<Option<Secret>, StoreError> {
     let found = service.search_items(attributes(key)).map_err(failed)?;
     let Some(item) = found.unlocked.first() else {
-        return if found.locked.is_empty() { Ok(None) } else { Err(StoreError::KeyringLocked) };
+        return if found.locked.is_empty() {
+            Ok(None)
+        } else {
+            Err(StoreError::KeyringLocked)
+        };
     };
 
     let bytes = item.get_secret().map_err(failed)?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| StoreError::Keyring(format!("the keyring item for {key} is not UTF-8 text; store the credential again")))?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        StoreError::Keyring(format!(
+            "the keyring item for {key} is not UTF-8 text; store the credential again"
+        ))
+    })?;
     Ok(Some(Secret::new(text)))
 }
 
-fn set(service: &SecretService<'_>, key: &str, username: &str, secret: &Secret) -> Result<(), StoreError> {
+fn set(
+    service: &SecretService<'_>,
+    key: &str,
+    username: &str,
+    secret: &Secret,
+) -> Result<(), StoreError> {
     let collection = service.get_default_collection().map_err(|error| match error {
         SsError::NoResult => StoreError::Keyring(
             "the Secret Service has no default collection (the \"login\" keyring): create one, for example with Seahorse".into(),
@@ -62,7 +78,13 @@ fn set(service: &SecretService<'_>, key: &str, username: &str, secret: &Secret) 
     }
 
     collection
-        .create_item(&label(key, username), attributes(key), secret.expose().as_bytes(), true, "text/plain")
+        .create_item(
+            &label(key, username),
+            attributes(key),
+            secret.expose().as_bytes(),
+            true,
+            "text/plain",
+        )
         .map_err(failed)?;
     Ok(())
 }
@@ -88,7 +110,9 @@ fn unavailable(error: SsError) -> StoreError {
 
 fn failed(error: SsError) -> StoreError {
     match error {
-        SsError::Locked | SsError::Prompt | SsError::PromptDisconnected => StoreError::KeyringLocked,
+        SsError::Locked | SsError::Prompt | SsError::PromptDisconnected => {
+            StoreError::KeyringLocked
+        }
         other => StoreError::Keyring(other.to_string()),
     }
 }

@@ -5,5 +5,7 @@ use super::{Operation, Outcome};
 use crate::store::StoreError;
 
 pub fn execute(_operation: Operation, _connected: impl FnOnce()) -> Result<Outcome, StoreError> {
-    Err(StoreError::KeyringUnavailable("this platform has no supported keyring".into()))
+    Err(StoreError::KeyringUnavailable(
+        "this platform has no supported keyring".into(),
+    ))
 }
