@@ -1,7 +1,7 @@
 //! `configure-docker`: point Docker's `credHelpers` at this helper.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
@@ -74,15 +74,9 @@ pub fn run(
 /// Warns when Docker cannot find the helper: it runs `docker-credential-atcr` by name from PATH.
 fn warn_if_not_on_path() {
     let name = format!("docker-credential-atcr{}", std::env::consts::EXE_SUFFIX);
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| is_file(&dir.join(&name))));
-    if !found {
+    if super::doctor::find_on_path(&name).is_none() {
         log::warn!(
             "{name} is not on PATH, so Docker cannot run it: install it into a directory on PATH, such as /usr/local/bin"
         );
     }
-}
-
-fn is_file(path: &Path) -> bool {
-    path.metadata().is_ok_and(|meta| meta.is_file())
 }

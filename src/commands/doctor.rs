@@ -273,7 +273,8 @@ fn check_accounts(credentials: &Credentials, index: &Index) -> Vec<Finding> {
         .collect()
 }
 
-fn find_on_path(name: &str) -> Option<PathBuf> {
+/// Finds the first file named `name` in the directories of PATH.
+pub(crate) fn find_on_path(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(name))

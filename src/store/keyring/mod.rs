@@ -63,9 +63,9 @@ pub enum Outcome {
 /// Failures, split by whether the keyring was reached at all.
 #[derive(Debug)]
 pub enum KeyringError {
-    /// No keyring answered: nothing was read or written.
+    /// No keyring responded, so nothing was read or written.
     Unreachable(StoreError),
-    /// The keyring answered but the operation failed or timed out.
+    /// The keyring responded, but the operation failed or timed out.
     Failed(StoreError),
 }
 
