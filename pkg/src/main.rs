@@ -17,6 +17,7 @@ mod msi;
 mod names;
 mod process;
 mod project;
+mod repo;
 mod rpm;
 mod sign;
 mod source;
@@ -73,6 +74,21 @@ enum Task {
         #[arg(long, value_name = "OUT")]
         out: Option<PathBuf>,
     },
+    /// Build the signed apt and dnf repositories of VERSION from DIR's .deb and .rpm files
+    Repo {
+        /// The release version, such as 1.2.0
+        #[arg(long, value_name = "VERSION")]
+        version: String,
+        /// The http(s) URL that will serve SITE, such as https://atcr-io.github.io/docker-credential-atcr
+        #[arg(long, value_name = "URL")]
+        base_url: String,
+        /// Where to write the repositories: a missing or empty directory
+        #[arg(long, value_name = "SITE")]
+        out: PathBuf,
+        /// The directory holding the .deb and .rpm files (and checksums.txt)
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
     /// Run every check on the artifacts in DIR
     Check {
         /// The directory holding the artifacts and checksums.txt
@@ -107,6 +123,12 @@ fn run(task: Task) -> Result<()> {
             &dir,
             out.as_deref().unwrap_or(&dir),
         ),
+        Task::Repo {
+            version,
+            base_url,
+            out,
+            dir,
+        } => repo::run(&version, &base_url, &out, &dir),
         Task::Check { dir } => {
             let packaging = check::run(&project, &dir);
             let windows = windows_check::run(&project, &dir);

@@ -1,0 +1,156 @@
+//! The apt repository under SITE: suite `stable`, component `main`, the
+//! .deb files in `pool/main/`, a `Packages` index per architecture, and a
+//! Release file signed inline (`InRelease`) and detached (`Release.gpg`).
+//!
+//! apt-ftparchive writes the indexes and the Release file, so their format
+//! and checksums are apt's own.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use super::SigningKey;
+use crate::names::PACKAGE;
+use crate::process;
+
+/// The suite that users' sources name; a new release replaces its packages.
+pub const SUITE: &str = "stable";
+/// The one component of the suite.
+pub const COMPONENT: &str = "main";
+
+/// Writes the apt repository of `debs` under `site`, signed with `key`.
+pub fn write(site: &Path, debs: &[PathBuf], key: &SigningKey) -> Result<()> {
+    let pool = site.join("pool").join(COMPONENT);
+    fs::create_dir_all(&pool).with_context(|| format!("cannot create {}", pool.display()))?;
+    for deb in debs {
+        let name = deb.file_name().expect("a .deb file name");
+        fs::copy(deb, pool.join(name))
+            .with_context(|| format!("cannot copy {} into {}", deb.display(), pool.display()))?;
+    }
+
+    let every_package = ftparchive(site, &["packages", "pool"])?;
+    let every_package = String::from_utf8(every_package)
+        .context("apt-ftparchive printed a Packages index that is not UTF-8")?;
+    let architectures = architectures(&every_package);
+    if architectures.is_empty() {
+        bail!(
+            "apt-ftparchive found no package with an architecture in {}",
+            pool.display()
+        );
+    }
+    let suite = site.join("dists").join(SUITE);
+    for architecture in &architectures {
+        let packages = packages_of(&every_package, architecture).into_bytes();
+        let index = suite.join(COMPONENT).join(format!("binary-{architecture}"));
+        fs::create_dir_all(&index).with_context(|| format!("cannot create {}", index.display()))?;
+        write_file(&index.join("Packages"), &packages)?;
+        write_file(&index.join("Packages.gz"), &crate::assets::gzip(&packages)?)?;
+    }
+
+    let architecture_list: Vec<&str> = architectures.iter().map(String::as_str).collect();
+    let release = ftparchive(
+        &suite,
+        &[
+            "-o",
+            &format!("APT::FTPArchive::Release::Origin={PACKAGE}"),
+            "-o",
+            &format!("APT::FTPArchive::Release::Label={PACKAGE}"),
+            "-o",
+            &format!("APT::FTPArchive::Release::Suite={SUITE}"),
+            "-o",
+            &format!("APT::FTPArchive::Release::Codename={SUITE}"),
+            "-o",
+            &format!(
+                "APT::FTPArchive::Release::Architectures={}",
+                architecture_list.join(" ")
+            ),
+            "-o",
+            &format!("APT::FTPArchive::Release::Components={COMPONENT}"),
+            "release",
+            ".",
+        ],
+    )?;
+    let release_path = suite.join("Release");
+    write_file(&release_path, &release)?;
+    key.clearsign(&release_path, &suite.join("InRelease"))?;
+    key.detach_sign(&release_path, &suite.join("Release.gpg"))?;
+    eprintln!(
+        "wrote the apt repository of {} .deb files ({}) under {}",
+        debs.len(),
+        architecture_list.join(", "),
+        site.display()
+    );
+    Ok(())
+}
+
+/// Runs `apt-ftparchive args` in `dir` and returns what it printed.
+fn ftparchive(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
+    Ok(process::output(Command::new("apt-ftparchive").args(args).current_dir(dir))?.stdout)
+}
+
+/// Returns the architectures in a Packages index, except `all`, whose
+/// packages go into every architecture's index.
+fn architectures(packages: &str) -> BTreeSet<String> {
+    paragraphs(packages)
+        .filter_map(architecture)
+        .filter(|&architecture| architecture != "all")
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Returns the paragraphs of a Packages index for `wanted` and for `all`.
+fn packages_of(packages: &str, wanted: &str) -> String {
+    paragraphs(packages)
+        .filter(|paragraph| matches!(architecture(paragraph), Some(found) if found == wanted || found == "all"))
+        .map(|paragraph| format!("{paragraph}\n\n"))
+        .collect()
+}
+
+/// Splits a Packages index into its paragraphs, without their blank separator lines.
+fn paragraphs(packages: &str) -> impl Iterator<Item = &str> {
+    packages
+        .split("\n\n")
+        .map(|paragraph| paragraph.trim_matches('\n'))
+        .filter(|paragraph| !paragraph.is_empty())
+}
+
+fn architecture(paragraph: &str) -> Option<&str> {
+    paragraph
+        .lines()
+        .find_map(|line| line.strip_prefix("Architecture:"))
+        .map(str::trim)
+}
+
+fn write_file(path: &Path, data: &[u8]) -> Result<()> {
+    fs::write(path, data).with_context(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn architectures_skip_all_and_repeats() {
+        let packages = "Package: a\nArchitecture: arm64\n\nPackage: a\nArchitecture: amd64\n\n\
+                        Package: b\nArchitecture: all\n\nPackage: c\nArchitecture: amd64\n";
+        let found: Vec<String> = architectures(packages).into_iter().collect();
+        assert_eq!(found, ["amd64", "arm64"]);
+    }
+
+    #[test]
+    fn packages_of_keeps_architecture_and_all() {
+        let packages = "Package: a\nArchitecture: arm64\n\nPackage: a\nArchitecture: amd64\n\n\
+                        Package: b\nArchitecture: all\n\n";
+        assert_eq!(
+            packages_of(packages, "amd64"),
+            "Package: a\nArchitecture: amd64\n\nPackage: b\nArchitecture: all\n\n"
+        );
+        assert_eq!(
+            packages_of(packages, "arm64"),
+            "Package: a\nArchitecture: arm64\n\nPackage: b\nArchitecture: all\n\n"
+        );
+    }
+}
