@@ -4,7 +4,9 @@
 # the aarch64 binary), and cargo-deb and cargo-generate-rpm at pinned
 # releases. The checks run the real package tools: lintian, apt-utils,
 # debootstrap and gnupg for the .deb; rpm, rpmlint, dnf and createrepo-c for
-# the .rpm; makepkg, pacman and fakeroot for the AUR packages.
+# the .rpm; makepkg, pacman and fakeroot for the AUR packages. `cargo pkg
+# repo` builds the apt and dnf repositories with apt-utils, gnupg, rpm and
+# createrepo-c.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
@@ -23,13 +25,13 @@ apt_packages=(
   gcc-aarch64-linux-gnu   # the C compiler for C code in aarch64 musl builds
   qemu-user               # runs the aarch64 binary (man page, completions, version)
   lintian                 # the .deb policy check
-  apt-utils               # apt-ftparchive writes the test repository's indexes
+  apt-utils               # apt-ftparchive writes the apt repository's indexes
   debootstrap             # the fresh Debian root the .deb is installed into
-  gnupg                   # signs the test repository's Release file
-  rpm                     # rpm -V and rpm -q in the install root
+  gnupg                   # signs the apt and dnf repositories
+  rpm                     # rpmsign signs the .rpm files; rpm -V, -K and -q in the install root
   rpmlint                 # the .rpm policy check
   dnf                     # installs the .rpm into an empty --installroot
-  createrepo-c            # the test repository's metadata for dnf
+  createrepo-c            # the dnf repository's metadata
   makepkg                 # builds the AUR -bin package, prints .SRCINFO
   pacman-package-manager  # installs it into a scratch root
   fakeroot                # makepkg packages as fake root

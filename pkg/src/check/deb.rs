@@ -1,25 +1,29 @@
 //! The .deb checks. lintian must report no errors or warnings on every .deb.
-//! The .deb for this machine's architecture is installed with `apt-get` from
-//! a signed repository served on 127.0.0.1 into a fresh minimal Debian root
-//! made by debootstrap, run, and purged, which must leave no file.
+//! Every .deb is installed by name with `apt-get` from the signed apt
+//! repository that `cargo pkg repo` builds (see `site.rs`), into a fresh
+//! minimal Debian root of this machine's architecture, run, and purged,
+//! which must leave no file. The .deb of another architecture is installed
+//! with `dpkg --add-architecture`, and its binary runs under qemu-user.
 //!
-//! The debootstrap download is cached as a tarball under
-//! `<target-dir>/pkg/debootstrap/`, so only the first run fetches Debian's
-//! packages. Each run unpacks a new root from it.
+//! Before that, `apt-get update` must reject a copy of the repository whose
+//! Release file changed after signing, and one without signatures. Without
+//! these failures, a passing install would not show that apt checked them.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
 use super::archives::expected_version_line;
-use super::http::Server;
-use super::tree;
+use super::site::TestSite;
+use super::{chroot, tree};
+use crate::binary;
 use crate::names::{self, PACKAGE, REVISION};
 use crate::process;
 use crate::project::Project;
-use crate::targets::LINUX;
+use crate::repo;
+use crate::targets::{LINUX, Target};
 use crate::unprivileged::is_root;
 
 /// Paths in the Debian root that apt and dpkg change for their own records.
@@ -40,19 +44,37 @@ pub fn check(project: &Project, dir: &Path) -> Result<()> {
         lintian(&dir.join(names::deb(&project.version, &target)))?;
     }
 
-    let Some(target) = LINUX.iter().find(|target| target.is_native()) else {
+    let Some(native) = LINUX.iter().find(|target| target.is_native()) else {
         bail!(
             "no Linux target matches this machine's CPU ({}), so no .deb can be installed here",
             std::env::consts::ARCH
         );
     };
-    // NOTE: the arm64 .deb passes lintian but is not installed here: that
-    // would need an arm64 Debian root run under qemu-user-static's binfmt.
-    apt_install(
-        project,
-        &dir.join(names::deb(&project.version, target)),
-        target.deb_arch,
-    )
+    if !is_root() {
+        bail!(
+            "the apt install check needs root (debootstrap and chroot): run `cargo pkg check` as root"
+        );
+    }
+    let site = TestSite::build(project, dir)?;
+
+    // Each target gets a fresh root of this machine's architecture, native
+    // target first. The rejection checks run in that first root, before
+    // apt_install adds the site's `.sources` file.
+    let mut targets: Vec<Target> = LINUX.to_vec();
+    targets.sort_by_key(|target| !target.is_native());
+    for target in &targets {
+        let scratch = tempfile::Builder::new()
+            .prefix("atcr-apt-check-")
+            .tempdir()?;
+        let root = scratch.path().join("root");
+        chroot::debian_root(project, native.deb_arch, &root)?;
+        trust_site_key(&root, &site)?;
+        if target == native {
+            apt_rejects_bad_repositories(&root, &site)?;
+        }
+        apt_install(project, &root, &site, target)?;
+    }
+    Ok(())
 }
 
 /// The top entry of debian/changelog must be this version and revision, so
@@ -110,67 +132,136 @@ fn lintian(deb: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Installs `deb` with apt-get from a signed local repository into a fresh Debian root, runs it, purges it.
-fn apt_install(project: &Project, deb: &Path, deb_arch: &str) -> Result<()> {
-    if !is_root() {
-        bail!(
-            "the apt install check needs root (debootstrap and chroot): run `cargo pkg check` as root"
-        );
-    }
-    let scratch = tempfile::Builder::new()
-        .prefix("atcr-apt-check-")
-        .tempdir()?;
-    let root = scratch.path().join("root");
-    debian_root(project, deb_arch, &root)?;
-
-    let repository = scratch.path().join("repo");
-    let keyring = build_signed_repository(scratch.path(), &repository, deb, deb_arch)?;
-    let server = Server::start(&repository)?;
-
-    fs::create_dir_all(root.join("etc/apt/keyrings"))?;
-    fs::copy(&keyring, root.join("etc/apt/keyrings/atcr-test.gpg"))?;
-    // Only the local repository: the check must not reach Debian's mirror from inside the root.
+/// Puts the site's key where its `.sources` file expects it, and removes
+/// Debian's source, so apt reads only the site.
+fn trust_site_key(root: &Path, site: &TestSite) -> Result<()> {
+    let keyring = root.join(repo::APT_KEYRING.trim_start_matches('/'));
+    fs::create_dir_all(keyring.parent().expect("the keyring path has a parent"))?;
+    fs::copy(site.path().join(repo::KEY_GPG), &keyring)?;
     fs::remove_file(root.join("etc/apt/sources.list")).ok();
-    fs::write(
-        root.join("etc/apt/sources.list.d/atcr-test.sources"),
-        format!(
-            "Types: deb\nURIs: {}/\nSuites: stable\nComponents: main\nSigned-By: /etc/apt/keyrings/atcr-test.gpg\n",
-            server.url()
+    Ok(())
+}
+
+/// Checks that `apt-get update` in `root` fails on copies of the site whose
+/// Release file was changed after signing, or has no signature.
+fn apt_rejects_bad_repositories(root: &Path, site: &TestSite) -> Result<()> {
+    let (tampered, tampered_url) = site.variant("tampered", &["dists"])?;
+    for file in ["Release", "InRelease"] {
+        uppercase_label(&tampered.join("dists/stable").join(file))?;
+    }
+    let (unsigned, unsigned_url) = site.variant("unsigned", &["dists"])?;
+    for file in ["InRelease", "Release.gpg"] {
+        fs::remove_file(unsigned.join("dists/stable").join(file))?;
+    }
+
+    // apt reports a bad signature as BADSIG, and prints "is not signed" only
+    // after it fetched the Release file, so neither case passes by a failed download.
+    let sources = root.join("etc/apt/sources.list.d").join(repo::SOURCES_FILE);
+    let cases = [
+        (
+            "a Release file changed after signing",
+            tampered_url,
+            "BADSIG",
         ),
+        (
+            "a Release file without signatures",
+            unsigned_url,
+            "is not signed",
+        ),
+    ];
+    for (what, url, expected) in cases {
+        fs::write(&sources, repo::apt_sources(&url))?;
+        let output = chroot::output_unchecked(root, &["apt-get", "update"])?;
+        let printed = String::from_utf8_lossy(&output.stderr).into_owned()
+            + &String::from_utf8_lossy(&output.stdout);
+        let Some(line) = printed.lines().find(|line| line.contains(expected)) else {
+            bail!(
+                "apt-get update in {} did not report `{expected}` for {what} from {url}: it exited with {} and printed\n{printed}",
+                root.display(),
+                output.status
+            );
+        };
+        if output.status.success() {
+            bail!(
+                "apt-get update reported `{}` for {what}, yet exited with success",
+                line.trim()
+            );
+        }
+        eprintln!("  apt-get update rejects {what}: {}", line.trim());
+    }
+    fs::remove_file(&sources)?;
+    Ok(())
+}
+
+/// Rewrites the `Label:` field of `path`, a Release or InRelease file, in upper case.
+fn uppercase_label(path: &Path) -> Result<()> {
+    let text = fs::read_to_string(path)?;
+    let field = format!("Label: {PACKAGE}");
+    if !text.contains(&field) {
+        bail!("{} has no `{field}` line to change", path.display());
+    }
+    fs::write(path, text.replacen(&field, &field.to_uppercase(), 1))?;
+    Ok(())
+}
+
+/// Installs `target`'s package by name with apt-get from the site into
+/// `root`, runs it, purges it, and checks that no file is left.
+fn apt_install(project: &Project, root: &Path, site: &TestSite, target: &Target) -> Result<()> {
+    let package = if target.is_native() {
+        PACKAGE.to_owned()
+    } else {
+        chroot::run(root, &["dpkg", "--add-architecture", target.deb_arch])?;
+        format!("{PACKAGE}:{}", target.deb_arch)
+    };
+    fs::copy(
+        site.path().join(repo::SOURCES_FILE),
+        root.join("etc/apt/sources.list.d").join(repo::SOURCES_FILE),
     )?;
 
-    let before = tree::list(&root, &STATE_PATHS)?;
-    chroot(&root, &["apt-get", "update"])?;
-    chroot(
-        &root,
+    let before = tree::list(root, &STATE_PATHS)?;
+    chroot::run(root, &["apt-get", "update"])?;
+    chroot::run(
+        root,
         &[
             "apt-get",
             "install",
             "--yes",
             "--no-install-recommends",
-            PACKAGE,
+            &package,
         ],
     )?;
 
-    let printed = chroot(&root, &[PACKAGE, "version"])?;
+    // A binary of another architecture runs under the host's qemu-user,
+    // because the root has no binfmt_misc handler for it.
+    let printed = if target.is_native() {
+        chroot::run(root, &[PACKAGE, "version"])?
+    } else {
+        let binary = root.join("usr/bin").join(PACKAGE);
+        let output = binary::run(target, &binary, &["version"])
+            .with_context(|| format!("{} does not run", binary.display()))?;
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
     let expected = expected_version_line(project);
     if printed.trim() != expected {
         bail!(
-            "after apt-get install, `{PACKAGE} version` printed `{}`, expected `{expected}`",
+            "after apt-get install {package}, `{PACKAGE} version` printed `{}`, expected `{expected}`",
             printed.trim()
         );
     }
-    let installed = chroot(&root, &["dpkg-query", "--listfiles", PACKAGE])?;
+    let installed = chroot::run(root, &["dpkg-query", "--listfiles", &package])?;
     eprintln!(
-        "  apt-get installed {} from {} ({} paths)",
-        deb.display(),
-        server.url(),
+        "  apt-get installed {package} from {} ({} paths)",
+        site.url(),
         installed.lines().count()
     );
 
-    chroot(&root, &["apt-get", "purge", "--yes", PACKAGE])?;
-    let after = tree::list(&root, &STATE_PATHS)?;
-    tree::require_unchanged("apt-get install and purge", &before, &after)?;
+    chroot::run(root, &["apt-get", "purge", "--yes", &package])?;
+    let after = tree::list(root, &STATE_PATHS)?;
+    tree::require_unchanged(
+        &format!("apt-get install and purge of {package}"),
+        &before,
+        &after,
+    )?;
     for path in installed
         .lines()
         .map(str::trim)
@@ -183,188 +274,9 @@ fn apt_install(project: &Project, deb: &Path, deb_arch: &str) -> Result<()> {
                 .symlink_metadata()
                 .is_ok()
         {
-            bail!("{path} is still in the root after apt-get purge");
+            bail!("{path} is still in the root after apt-get purge {package}");
         }
     }
-    eprintln!("  apt-get purge left no file behind");
+    eprintln!("  apt-get purge {package} left no file behind");
     Ok(())
-}
-
-/// Unpacks a fresh minimal Debian root into `root`, from the cached debootstrap tarball.
-fn debian_root(project: &Project, deb_arch: &str, root: &Path) -> Result<()> {
-    let suite = host_codename().unwrap_or_else(|| "bookworm".to_owned());
-    let cache = project
-        .work_dir("debootstrap")
-        .join(format!("{suite}-{deb_arch}-minbase.tgz"));
-    if !cache.is_file() {
-        fs::create_dir_all(cache.parent().expect("cache has a parent"))?;
-        let partial = cache.with_extension("partial.tgz");
-        let download = tempfile::tempdir()?;
-        eprintln!(
-            "  downloading a minimal Debian {suite} for debootstrap into {} (once)",
-            cache.display()
-        );
-        process::output(
-            Command::new("debootstrap")
-                .args([
-                    "--variant=minbase",
-                    &format!("--arch={deb_arch}"),
-                    &format!("--make-tarball={}", partial.display()),
-                ])
-                .arg(&suite)
-                .arg(download.path()),
-        )?;
-        fs::rename(&partial, &cache)?;
-    }
-    eprintln!("  debootstrap {suite} into {}", root.display());
-    process::output(
-        Command::new("debootstrap")
-            .args([
-                "--variant=minbase",
-                &format!("--arch={deb_arch}"),
-                &format!("--unpack-tarball={}", cache.display()),
-            ])
-            .arg(&suite)
-            .arg(root),
-    )
-    .with_context(|| {
-        format!(
-            "debootstrap failed; delete {} if it is damaged",
-            cache.display()
-        )
-    })?;
-    Ok(())
-}
-
-/// This machine's Debian codename from /etc/os-release, such as `bookworm`.
-fn host_codename() -> Option<String> {
-    let text = fs::read_to_string("/etc/os-release").ok()?;
-    text.lines()
-        .find_map(|line| line.strip_prefix("VERSION_CODENAME="))
-        .map(|value| value.trim_matches('"').to_owned())
-}
-
-/// Builds an apt repository (suite `stable`, component `main`) holding `deb`,
-/// signs its Release file with a new throwaway key, and returns the public keyring.
-fn build_signed_repository(
-    scratch: &Path,
-    repository: &Path,
-    deb: &Path,
-    deb_arch: &str,
-) -> Result<PathBuf> {
-    let pool = repository.join("pool/main");
-    let lists = repository.join(format!("dists/stable/main/binary-{deb_arch}"));
-    fs::create_dir_all(&pool)?;
-    fs::create_dir_all(&lists)?;
-    fs::copy(deb, pool.join(deb.file_name().expect("a .deb file name")))?;
-
-    let packages = process::output(
-        Command::new("apt-ftparchive")
-            .arg("packages")
-            .arg("pool")
-            .current_dir(repository),
-    )?
-    .stdout;
-    fs::write(lists.join("Packages"), &packages)?;
-    fs::write(lists.join("Packages.gz"), crate::assets::gzip(&packages)?)?;
-
-    let release = process::output(
-        Command::new("apt-ftparchive")
-            .args([
-                "-o",
-                "APT::FTPArchive::Release::Suite=stable",
-                "-o",
-                "APT::FTPArchive::Release::Codename=stable",
-            ])
-            .args([
-                "-o",
-                &format!("APT::FTPArchive::Release::Architectures={deb_arch}"),
-            ])
-            .args([
-                "-o",
-                "APT::FTPArchive::Release::Components=main",
-                "release",
-                ".",
-            ])
-            .current_dir(repository.join("dists/stable")),
-    )?
-    .stdout;
-    let release_path = repository.join("dists/stable/Release");
-    fs::write(&release_path, release)?;
-
-    let gnupg_home = scratch.join("gnupg");
-    fs::create_dir_all(&gnupg_home)?;
-    set_mode(&gnupg_home, 0o700)?;
-    let gpg = |args: &[&str]| {
-        let mut command = Command::new("gpg");
-        command
-            .env("GNUPGHOME", &gnupg_home)
-            .args([
-                "--batch",
-                "--quiet",
-                "--pinentry-mode",
-                "loopback",
-                "--passphrase",
-                "",
-            ])
-            .args(args);
-        command
-    };
-    process::output(&mut gpg(&[
-        "--quick-generate-key",
-        "cargo pkg check test repository <test@invalid>",
-        "ed25519",
-        "sign",
-        "1d",
-    ]))?;
-    let release_text = release_path.to_string_lossy().into_owned();
-    let in_release = repository
-        .join("dists/stable/InRelease")
-        .to_string_lossy()
-        .into_owned();
-    let detached = repository
-        .join("dists/stable/Release.gpg")
-        .to_string_lossy()
-        .into_owned();
-    process::output(&mut gpg(&[
-        "--clearsign",
-        "--output",
-        &in_release,
-        &release_text,
-    ]))?;
-    process::output(&mut gpg(&[
-        "--armor",
-        "--detach-sign",
-        "--output",
-        &detached,
-        &release_text,
-    ]))?;
-
-    let keyring = scratch.join("atcr-test.gpg");
-    let public_key = process::output(&mut gpg(&["--export"]))?.stdout;
-    if public_key.is_empty() {
-        bail!("gpg exported no public key from {}", gnupg_home.display());
-    }
-    fs::write(&keyring, public_key)?;
-    Ok(keyring)
-}
-
-/// Runs `args` inside `root` with chroot and returns stdout; fails on a non-zero exit.
-fn chroot(root: &Path, args: &[&str]) -> Result<String> {
-    let output = process::output(
-        Command::new("chroot")
-            .arg(root)
-            .args(args)
-            .env_clear()
-            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-            .env("DEBIAN_FRONTEND", "noninteractive")
-            .env("LC_ALL", "C"),
-    )?;
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-fn set_mode(path: &Path, mode: u32) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(path, fs::Permissions::from_mode(mode))
-        .with_context(|| format!("cannot set the mode of {}", path.display()))
 }

@@ -6,10 +6,12 @@
 
 mod archives;
 mod aur;
+mod chroot;
 mod deb;
 mod http;
 mod reproducible;
 mod rpm;
+mod site;
 mod tree;
 
 use std::path::Path;

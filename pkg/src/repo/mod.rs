@@ -27,6 +27,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 
+pub use dnf::index as index_rpm_directory;
 pub use key::SigningKey;
 
 use self::input::Packages;
@@ -53,6 +54,20 @@ pub fn run(version: &str, base_url: &str, site: &Path, dir: &Path) -> Result<()>
     let packages = input::find(dir, version)?;
     let key = SigningKey::from_env()?;
     write_site(version, &base_url, &packages, site, &key)
+}
+
+/// Writes the repositories of the packages in `dir` into `site`, as [`run`]
+/// does, but signed with `key`: `cargo pkg check` passes a throwaway key.
+pub fn build(
+    version: &str,
+    base_url: &str,
+    dir: &Path,
+    site: &Path,
+    key: &SigningKey,
+) -> Result<()> {
+    let base_url = parse_base_url(base_url)?;
+    let packages = input::find(dir, version)?;
+    write_site(version, &base_url, &packages, site, key)
 }
 
 /// Writes the repositories of `packages` into `site`, signed with `key`,
