@@ -152,6 +152,42 @@ else
   echo "SKIP pkg homebrew renderer tests: pkg/src/homebrew.rs is not yet declared with 'mod homebrew;' in pkg/src/main.rs"
 fi
 
+# The draft job's steps on the snapshot in dist/: `cargo pkg checksums`
+# and `cargo pkg manifests`, which renders the Homebrew formula and checks
+# its URLs and hashes against checksums.txt and with `ruby -c`. The macOS
+# archives build only on macOS, so two stand-in files take their names.
+check_release_manifests() {
+  local release="$scratch/manifests-release" out="$scratch/manifests" file formula
+  mkdir -p "$release"
+  for file in dist/*; do
+    [ -f "$file" ] && [ "$(basename "$file")" != checksums.txt ] && cp "$file" "$release/"
+  done
+  cp install.sh install.ps1 "$release/"
+  cargo pkg checksums "$release" || return 1
+  if cargo pkg manifests --version "$version" --out "$out" "$release" 2>"$scratch/manifests.err"; then
+    echo "cargo pkg manifests succeeded without the Darwin archives"
+    return 1
+  fi
+  grep -q "Darwin" "$scratch/manifests.err" || { cat "$scratch/manifests.err"; echo "the error does not name the missing Darwin archive"; return 1; }
+  for arch in x86_64 arm64; do
+    echo "stand-in for the macOS $arch archive" >"$release/docker-credential-atcr_${version}_Darwin_$arch.tar.gz"
+  done
+  cargo pkg checksums "$release" || return 1
+  cargo pkg manifests --version "$version" --out "$out" "$release" || return 1
+  formula="$out/homebrew/Formula/docker-credential-atcr.rb"
+  ruby -c "$formula" || return 1
+  (cd "$release" && sha256sum --check --quiet checksums.txt) || return 1
+  for file in "$release"/*.tar.gz; do
+    grep -q "sha256 \"$(sha256sum "$file" | cut -d' ' -f1)\"" "$formula" || [[ "$file" != *_Darwin_* && "$file" != *_Linux_* ]] || { echo "$formula lacks the SHA-256 of $(basename "$file")"; return 1; }
+  done
+}
+if [ -f dist/checksums.txt ]; then
+  version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n 1)
+  check "cargo pkg checksums and manifests on dist/ (Homebrew formula)" check_release_manifests
+else
+  echo "SKIP cargo pkg checksums and manifests: run \`cargo pkg snapshot\` first to fill dist/"
+fi
+
 # The Dockerfile copies from the directory layout that stage-image.sh
 # writes: staging fake archives must give every path the Dockerfile copies.
 check_image_context() {

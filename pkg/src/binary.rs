@@ -1,5 +1,6 @@
 //! Building the helper's static release binary for a target, and running a
-//! binary of any Linux target on this machine (natively or under qemu-user).
+//! binary of any Linux target on this machine (natively or under qemu-user),
+//! or of a macOS target on a Mac.
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -52,6 +53,11 @@ pub fn built(project: &Project, target: &Target) -> Result<PathBuf> {
 pub fn run(target: &Target, binary: &Path, args: &[impl AsRef<OsStr>]) -> Result<Output> {
     let mut command = if target.is_native() {
         Command::new(binary)
+    } else if target.is_darwin() {
+        bail!(
+            "{} is a macOS binary and runs only on macOS",
+            binary.display()
+        );
     } else {
         let qemu = target.qemu();
         process::require_program(

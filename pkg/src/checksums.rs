@@ -62,6 +62,40 @@ pub fn write(dir: &Path, files: &[PathBuf]) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// `cargo pkg checksums DIR`: writes `DIR/checksums.txt` over every file
+/// directly in DIR (not its folders, hidden files or an earlier
+/// checksums.txt) and returns its path.
+pub fn write_dir(dir: &Path) -> Result<PathBuf> {
+    let listing = fs::read_dir(dir).with_context(|| {
+        format!(
+            "cannot list {}: pass the directory that holds the release artifacts",
+            dir.display()
+        )
+    })?;
+    let mut files = Vec::new();
+    for entry in listing {
+        let entry = entry.with_context(|| format!("cannot list {}", dir.display()))?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name == CHECKSUMS || name.starts_with('.') {
+            continue;
+        }
+        let kind = entry
+            .file_type()
+            .with_context(|| format!("cannot read {}", entry.path().display()))?;
+        if kind.is_file() {
+            files.push(dir.join(entry.file_name()));
+        }
+    }
+    if files.is_empty() {
+        bail!(
+            "{} contains no files to list in {CHECKSUMS}: put the release artifacts there first",
+            dir.display()
+        );
+    }
+    write(dir, &files)
+}
+
 /// Parses `checksums.txt` text into file name → SHA-256; `path` is only for messages.
 pub fn parse(path: &Path, text: &str) -> Result<BTreeMap<String, String>> {
     let mut entries = BTreeMap::new();
@@ -240,6 +274,35 @@ mod tests {
         let error = verify(dir.path(), &[]).unwrap_err().to_string();
         assert!(error.contains("checksums.txt"), "{error}");
         assert!(error.contains("cargo pkg snapshot"), "{error}");
+    }
+
+    #[test]
+    fn write_dir_lists_every_file_but_itself() {
+        let dir = release_dir();
+        fs::create_dir(dir.path().join("aur")).unwrap();
+        fs::write(dir.path().join("aur/PKGBUILD"), b"x").unwrap();
+        fs::write(dir.path().join(".hidden"), b"x").unwrap();
+        fs::write(dir.path().join(CHECKSUMS), b"stale").unwrap();
+        let path = write_dir(dir.path()).unwrap();
+        let listed = parse(&path, &fs::read_to_string(&path).unwrap()).unwrap();
+        let names: Vec<&str> = listed.keys().map(String::as_str).collect();
+        assert_eq!(names, ["a.tar.gz", "b.deb"]);
+        verify(dir.path(), &[]).unwrap();
+    }
+
+    #[test]
+    fn write_dir_names_missing_and_empty_dirs() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = write_dir(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("contains no files"), "{error}");
+        assert!(error.contains(&dir.path().display().to_string()), "{error}");
+
+        let missing = dir.path().join("release");
+        let error = format!("{:#}", write_dir(&missing).unwrap_err());
+        assert!(
+            error.starts_with(&format!("cannot list {}", missing.display())),
+            "{error}"
+        );
     }
 
     #[test]

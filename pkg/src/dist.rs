@@ -6,20 +6,33 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 
 use crate::project::Project;
 use crate::targets::{self, LINUX, Target};
 use crate::{archive, assets, aur, binary, checksums, deb, rpm, source};
 
-/// `cargo pkg dist --target T`: builds T's binary and writes its archive,
-/// .deb and .rpm to `dist/`.
+/// `cargo pkg dist --target T`: builds T's binary and writes its archive to
+/// `dist/`, and for a Linux target its .deb and .rpm too.
 pub fn dist(project: &Project, triple: &str) -> Result<()> {
-    let target = targets::linux(triple)?;
+    let target = targets::find(triple)?;
+    if target.is_darwin() && std::env::consts::OS != "macos" {
+        bail!(
+            "the target `{triple}` builds only on macOS, where Apple's linker and SDK are: \
+             run `cargo pkg dist --target {triple}` on a Mac (the release workflow's \
+             build-macos job does)"
+        );
+    }
     binary::build(project, &target)?;
     let out_dir = project.dist_dir();
     fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
-    package_target(project, &target, &out_dir)?;
+    if target.is_darwin() {
+        let binary = binary::built(project, &target)?;
+        let assets = assets::generate(project, &target, &binary)?;
+        archive::write(project, &target, &binary, &assets, &out_dir)?;
+    } else {
+        package_target(project, &target, &out_dir)?;
+    }
     Ok(())
 }
 

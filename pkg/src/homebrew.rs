@@ -8,10 +8,6 @@
 //! file. [`check_formula`] reads a rendered formula back and compares each
 //! `url`/`sha256` pair with `checksums.txt`, for the release checks.
 
-// TODO: remove this once `cargo pkg manifests` calls `write_formula` and
-// `cargo pkg check` calls `check_formula`; until then only the tests use them.
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};

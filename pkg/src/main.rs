@@ -13,6 +13,7 @@ mod checksums;
 mod deb;
 mod dist;
 mod homebrew;
+mod manifests;
 mod msi;
 mod names;
 mod process;
@@ -53,16 +54,24 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Build the release binary for TARGET and write its archive, .deb and .rpm to dist/
+    /// Build the release binary for TARGET and write its artifacts to dist/:
+    /// the archive, .deb and .rpm for Linux, the archive for macOS, the zip
+    /// and MSI for Windows
     Dist {
-        /// Rust target triple, such as x86_64-unknown-linux-musl
+        /// Rust target triple, such as x86_64-unknown-linux-musl or aarch64-apple-darwin
         #[arg(long, value_name = "TARGET")]
         target: String,
     },
     /// Build every artifact this host can build into dist/
     Snapshot,
-    /// Render the winget, Scoop, Chocolatey and AUR manifests of VERSION
-    /// from DIR's checksums.txt and MSIs
+    /// Write DIR/checksums.txt (sha256sum format) over every file directly in DIR
+    Checksums {
+        /// The directory holding the release artifacts
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
+    /// Render the winget, Scoop, Chocolatey, AUR and Homebrew manifests of
+    /// VERSION from DIR's checksums.txt and MSIs
     Manifests {
         /// The release version, such as 1.2.0 or 1.2.0-rc.1
         #[arg(long, value_name = "VERSION")]
@@ -117,12 +126,10 @@ fn run(task: Task) -> Result<()> {
         Task::Snapshot => {
             dist::snapshot(&project).and_then(|()| windows::add_to_snapshot(&project))
         }
-        Task::Manifests { version, dir, out } => windows_manifests::render_release(
-            &project,
-            &version,
-            &dir,
-            out.as_deref().unwrap_or(&dir),
-        ),
+        Task::Checksums { dir } => checksums::write_dir(&dir).map(drop),
+        Task::Manifests { version, dir, out } => {
+            manifests::render_release(&project, &version, &dir, out.as_deref().unwrap_or(&dir))
+        }
         Task::Repo {
             version,
             base_url,

@@ -2,7 +2,7 @@
 //!
 //! Users, the AUR PKGBUILDs and the helper's self-update find artifacts by
 //! these names, so they are part of the release contract:
-//! `docker-credential-atcr_<ver>_Linux_<x86_64|arm64>.tar.gz`,
+//! `docker-credential-atcr_<ver>_<Linux|Darwin>_<x86_64|arm64>.tar.gz`,
 //! `docker-credential-atcr_<ver>-1_<amd64|arm64>.deb`,
 //! `docker-credential-atcr-<ver>-1.<x86_64|aarch64>.rpm`, the source tarball
 //! `docker-credential-atcr-<ver>.tar.gz` and `checksums.txt`.
@@ -20,7 +20,10 @@ pub const CHECKSUMS: &str = "checksums.txt";
 
 /// Returns the release archive's file name: the binary and its documents.
 pub fn archive(version: &str, target: &Target) -> String {
-    format!("{PACKAGE}_{version}_Linux_{}.tar.gz", target.archive_arch)
+    format!(
+        "{PACKAGE}_{version}_{}_{}.tar.gz",
+        target.os, target.archive_arch
+    )
 }
 
 /// Returns the Debian package's file name.
@@ -74,6 +77,19 @@ mod tests {
         assert_eq!(
             rpm("0.1.0", &target),
             "docker-credential-atcr-0.1.0-1.aarch64.rpm"
+        );
+    }
+
+    #[test]
+    fn darwin_archive_names() {
+        use crate::targets::DARWIN;
+        assert_eq!(
+            archive("0.1.0", &DARWIN[0]),
+            "docker-credential-atcr_0.1.0_Darwin_x86_64.tar.gz"
+        );
+        assert_eq!(
+            archive("0.1.0", &DARWIN[1]),
+            "docker-credential-atcr_0.1.0_Darwin_arm64.tar.gz"
         );
     }
 

@@ -249,8 +249,11 @@ fn generate_assets(project: &Project, target: &WindowsTarget, exe: PathBuf) -> R
     Ok(dir)
 }
 
-/// Returns a function that runs the built .exe with arguments and returns its stdout.
-fn runner(project: &Project, exe: PathBuf) -> Result<Box<dyn Fn(&[&str]) -> Result<Vec<u8>>>> {
+/// Runs the built .exe with arguments and returns its stdout.
+type Runner = Box<dyn Fn(&[&str]) -> Result<Vec<u8>>>;
+
+/// Returns a [`Runner`] for `exe`: the .exe itself on Windows, wine elsewhere.
+fn runner(project: &Project, exe: PathBuf) -> Result<Runner> {
     if cfg!(windows) {
         return Ok(Box::new(move |args| {
             Ok(process::output(std::process::Command::new(&exe).args(args))?.stdout)

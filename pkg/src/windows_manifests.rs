@@ -15,7 +15,6 @@ use anyhow::{Context, Result, bail, ensure};
 
 use crate::aur::render;
 use crate::names::CHECKSUMS;
-use crate::project::Project;
 use crate::windows::{self, WINDOWS, WindowsTarget};
 use crate::{checksums, msi};
 
@@ -196,20 +195,6 @@ pub fn render_all(
     let license = fs::read(root.join("LICENSE")).context("cannot read LICENSE")?;
     written.push(write(out_dir, "chocolatey/tools/LICENSE.txt", &license)?);
     Ok(written)
-}
-
-/// `cargo pkg manifests --version V DIR`: renders the Windows manifests
-/// and the AUR files of `version` from DIR into `out_dir`.
-pub fn render_release(project: &Project, version: &str, dir: &Path, out_dir: &Path) -> Result<()> {
-    let date = crate::project::civil_date(project.source_date_epoch);
-    let mut files = render_all(&project.root, version, &date, dir, out_dir)?;
-    let mut release = project.clone();
-    release.version = version.to_owned();
-    files.extend(crate::aur::render_all(&release, dir, out_dir)?);
-    for file in files {
-        eprintln!("wrote {}", file.display());
-    }
-    Ok(())
 }
 
 /// Reads the UpgradeCode committed in `wix/main.wxs`, without braces.

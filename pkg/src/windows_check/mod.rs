@@ -675,7 +675,10 @@ mod tests {
     #[test]
     fn hex_tokens_are_exactly_64_digits() {
         let hash = "ab".repeat(32);
-        assert_eq!(hex_tokens(&format!("x {hash} y")), [hash.clone()]);
+        assert_eq!(
+            hex_tokens(&format!("x {hash} y")),
+            std::slice::from_ref(&hash)
+        );
         assert!(hex_tokens(&format!("{hash}0")).is_empty());
     }
 }

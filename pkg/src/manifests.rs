@@ -1,0 +1,61 @@
+//! `cargo pkg manifests --version V DIR`: renders every package manager's
+//! manifest of release `V` from the artifacts in DIR: winget, Scoop and
+//! Chocolatey (see [`crate::windows_manifests`]), the AUR PKGBUILDs and
+//! .SRCINFO files (see [`crate::aur`]) and the Homebrew formula (see
+//! [`crate::homebrew`]).
+//!
+//! The formula is read back and checked against `checksums.txt` at once,
+//! and parsed with `ruby -c` when Ruby is installed, so a release never
+//! publishes a formula whose URL or hash differs from the release's files.
+
+use std::fs;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use crate::names::CHECKSUMS;
+use crate::project::Project;
+use crate::{aur, checksums, homebrew, process, windows_manifests};
+
+/// Renders every manifest of `version` from `dir` into `out_dir`.
+pub fn render_release(project: &Project, version: &str, dir: &Path, out_dir: &Path) -> Result<()> {
+    let date = crate::project::civil_date(project.source_date_epoch);
+    let mut files = windows_manifests::render_all(&project.root, version, &date, dir, out_dir)?;
+    let mut release = project.clone();
+    release.version = version.to_owned();
+    files.extend(aur::render_all(&release, dir, out_dir)?);
+    let formula = homebrew::write_formula(&project.root, version, dir, out_dir)?;
+    check_formula_file(&formula, version, dir)?;
+    files.push(formula);
+    for file in files {
+        eprintln!("wrote {}", file.display());
+    }
+    Ok(())
+}
+
+/// Checks the rendered formula at `path` against `dir/checksums.txt`, and
+/// with `ruby -c` when Ruby is on PATH.
+pub fn check_formula_file(path: &Path, version: &str, dir: &Path) -> Result<()> {
+    let formula =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let checksums_path = dir.join(CHECKSUMS);
+    let listed = fs::read_to_string(&checksums_path)
+        .with_context(|| format!("cannot read {}", checksums_path.display()))?;
+    let hashes = checksums::parse(&checksums_path, &listed)?;
+    homebrew::check_formula(path, &formula, version, &hashes)?;
+    if process::require_program("ruby", "").is_ok() {
+        process::output(Command::new("ruby").arg("-c").arg(path))
+            .with_context(|| format!("{} is not valid Ruby", path.display()))?;
+        eprintln!(
+            "checked {}: URLs and hashes match {CHECKSUMS}, ruby -c passes",
+            path.display()
+        );
+    } else {
+        eprintln!(
+            "checked {}: URLs and hashes match {CHECKSUMS}; Ruby is not installed, so `ruby -c` did not run",
+            path.display()
+        );
+    }
+    Ok(())
+}
