@@ -144,13 +144,10 @@ render_formula_with_test_values() {
 }
 check "ruby -c on the formula template with test values" render_formula_with_test_values
 
-# The real renderer's tests, including `ruby -c` on its output, once the
-# module is part of the pkg crate.
-if grep -q '^mod homebrew;' pkg/src/main.rs; then
-  check "pkg homebrew renderer tests" cargo test --quiet --package pkg --bin pkg homebrew -- --include-ignored
-else
-  echo "SKIP pkg homebrew renderer tests: pkg/src/homebrew.rs is not yet declared with 'mod homebrew;' in pkg/src/main.rs"
-fi
+# pkg's unit tests with the ignored ones, which need tools installed above
+# or by scripts/install-pkg-deps.sh: `ruby -c` on the rendered formula and
+# pacman's vercmp on AUR pre-release versions.
+check "pkg unit tests with ruby and vercmp" cargo test --quiet --package pkg --bin pkg -- --include-ignored
 
 # The draft job's steps on the snapshot in dist/: `cargo pkg checksums`
 # and `cargo pkg manifests`, which renders the Homebrew formula and checks

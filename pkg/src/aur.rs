@@ -58,6 +58,7 @@ pub fn render_all(project: &Project, artifacts_dir: &Path, out_dir: &Path) -> Re
 pub fn values(project: &Project, artifacts_dir: &Path) -> Result<BTreeMap<String, String>> {
     let mut values = BTreeMap::new();
     values.insert("version".to_owned(), project.version.clone());
+    values.insert("pkgver".to_owned(), pkgver(&project.version));
     values.insert("commit".to_owned(), project.commit.clone());
     values.insert(
         "sha256_source".to_owned(),
@@ -71,6 +72,23 @@ pub fn values(project: &Project, artifacts_dir: &Path) -> Result<BTreeMap<String
         );
     }
     Ok(values)
+}
+
+/// Returns pacman's `pkgver` for a release version. pacman forbids `-` in
+/// it, and vercmp sorts letters right after the last number before that
+/// number alone. So the pre-release `1.2.0-rc.1` becomes `1.2.0rc.1`, and
+/// the numeric one `1.2.0-1` becomes `1.2.0pre1`. Both sort before `1.2.0`,
+/// as in SemVer.
+pub fn pkgver(version: &str) -> String {
+    let Some((release, pre_release)) = version.split_once('-') else {
+        return version.to_owned();
+    };
+    let pre_release = pre_release.replace('-', ".");
+    if pre_release.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("{release}pre{pre_release}")
+    } else {
+        format!("{release}{pre_release}")
+    }
 }
 
 /// Replaces every `{{name}}` in `text` with its value; fails on a name that
@@ -126,6 +144,34 @@ mod tests {
             ("version".to_owned(), "1.2.3".to_owned()),
             ("sha256_x86_64".to_owned(), "ab".repeat(32)),
         ])
+    }
+
+    #[test]
+    fn pkgver_of_release_and_pre_releases() {
+        assert_eq!(pkgver("1.2.0"), "1.2.0");
+        assert_eq!(pkgver("1.2.0+build.5"), "1.2.0+build.5");
+        assert_eq!(pkgver("1.2.0-rc.1"), "1.2.0rc.1");
+        assert_eq!(pkgver("1.2.0-beta-2"), "1.2.0beta.2");
+        assert_eq!(pkgver("1.2.0-1"), "1.2.0pre1");
+    }
+
+    /// pacman's own vercmp must sort each pre-release before its release.
+    #[test]
+    #[ignore = "needs vercmp from pacman: scripts/install-pkg-deps.sh installs it"]
+    fn pkgver_sorts_before_release_in_vercmp() {
+        for pre_release in ["1.2.0-rc.1", "1.2.0-beta.2", "1.2.0-1"] {
+            let output = std::process::Command::new("vercmp")
+                .args([pkgver(pre_release), "1.2.0".to_owned()])
+                .output()
+                .expect("run vercmp");
+            let order = String::from_utf8_lossy(&output.stdout);
+            assert_eq!(
+                order.trim(),
+                "-1",
+                "{pre_release} as {}",
+                pkgver(pre_release)
+            );
+        }
     }
 
     #[test]

@@ -63,8 +63,8 @@ pub fn write(dir: &Path, files: &[PathBuf]) -> Result<PathBuf> {
 }
 
 /// `cargo pkg checksums DIR`: writes `DIR/checksums.txt` over every file
-/// directly in DIR (not its folders, hidden files or an earlier
-/// checksums.txt) and returns its path.
+/// directly in DIR, and every symbolic link to a file, but not its folders,
+/// hidden files or an earlier checksums.txt. Returns its path.
 pub fn write_dir(dir: &Path) -> Result<PathBuf> {
     let listing = fs::read_dir(dir).with_context(|| {
         format!(
@@ -80,10 +80,21 @@ pub fn write_dir(dir: &Path) -> Result<PathBuf> {
         if name == CHECKSUMS || name.starts_with('.') {
             continue;
         }
-        let kind = entry
-            .file_type()
-            .with_context(|| format!("cannot read {}", entry.path().display()))?;
-        if kind.is_file() {
+        if name.contains(['\n', '\r']) {
+            bail!(
+                "{} has a line break in its name, which {CHECKSUMS} cannot list: rename it",
+                entry.path().display()
+            );
+        }
+        // fs::metadata follows symbolic links, so a link to an artifact is
+        // listed under the link's name with the target's hash.
+        let metadata = fs::metadata(entry.path()).with_context(|| {
+            format!(
+                "cannot read {}: a symbolic link must point to an existing file",
+                entry.path().display()
+            )
+        })?;
+        if metadata.is_file() {
             files.push(dir.join(entry.file_name()));
         }
     }
@@ -288,6 +299,30 @@ mod tests {
         let names: Vec<&str> = listed.keys().map(String::as_str).collect();
         assert_eq!(names, ["a.tar.gz", "b.deb"]);
         verify(dir.path(), &[]).unwrap();
+    }
+
+    #[test]
+    fn write_dir_follows_symbolic_links() {
+        let dir = release_dir();
+        let elsewhere = tempfile::tempdir().unwrap();
+        fs::write(elsewhere.path().join("c.rpm"), b"abc").unwrap();
+        std::os::unix::fs::symlink(elsewhere.path().join("c.rpm"), dir.path().join("c.rpm"))
+            .unwrap();
+        let path = write_dir(dir.path()).unwrap();
+        let listed = parse(&path, &fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(listed["c.rpm"], listed["a.tar.gz"]);
+
+        std::os::unix::fs::symlink(dir.path().join("missing"), dir.path().join("d.rpm")).unwrap();
+        let error = format!("{:#}", write_dir(dir.path()).unwrap_err());
+        assert!(error.contains("d.rpm"), "{error}");
+    }
+
+    #[test]
+    fn write_dir_rejects_line_break_in_name() {
+        let dir = release_dir();
+        fs::write(dir.path().join("new\nline.bin"), b"x").unwrap();
+        let error = write_dir(dir.path()).unwrap_err().to_string();
+        assert!(error.contains("line break"), "{error}");
     }
 
     #[test]

@@ -23,6 +23,13 @@ pub fn dist(project: &Project, triple: &str) -> Result<()> {
              build-macos job does)"
         );
     }
+    if target.is_darwin() && !target.is_native() {
+        bail!(
+            "the target `{triple}` cannot be packaged on an Intel Mac, because its binary \
+             must run to write the man page and completions: run this on Apple silicon, \
+             where Rosetta 2 also runs the x86_64 binary"
+        );
+    }
     binary::build(project, &target)?;
     let out_dir = project.dist_dir();
     fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;

@@ -17,6 +17,7 @@ use anyhow::{Context, Result, bail};
 use crate::aur::render;
 use crate::checksums;
 use crate::names::{CHECKSUMS, PACKAGE};
+use crate::targets::{DARWIN, LINUX};
 use crate::windows_manifests::RELEASE_URL;
 
 /// The formula template, relative to the workspace root.
@@ -64,8 +65,13 @@ pub fn values(
     for (os, arch, key) in PLATFORMS {
         let archive = archive_name(version, os, arch);
         let Some(hash) = hashes.get(&archive) else {
+            let triple = LINUX
+                .iter()
+                .chain(DARWIN.iter())
+                .find(|target| target.os == os && target.archive_arch == arch)
+                .map_or("?", |target| target.triple);
             bail!(
-                "{} does not list {archive}, which the Homebrew formula installs on {os} {arch}: build it with `cargo pkg dist --target <{os} {arch} triple>` and collect it with the other artifacts before rendering",
+                "{} does not list {archive}, which the Homebrew formula installs on {os} {arch}: build it with `cargo pkg dist --target {triple}` and collect it with the other artifacts before rendering",
                 checksums_path.display()
             );
         };
@@ -353,7 +359,10 @@ mod tests {
             ),
             "{error}"
         );
-        assert!(error.contains("cargo pkg dist"), "{error}");
+        assert!(
+            error.contains("cargo pkg dist --target aarch64-apple-darwin"),
+            "{error}"
+        );
     }
 
     #[test]

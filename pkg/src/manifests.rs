@@ -4,9 +4,10 @@
 //! .SRCINFO files (see [`crate::aur`]) and the Homebrew formula (see
 //! [`crate::homebrew`]).
 //!
-//! The formula is read back and checked against `checksums.txt` at once,
-//! and parsed with `ruby -c` when Ruby is installed, so a release never
-//! publishes a formula whose URL or hash differs from the release's files.
+//! Every file that `checksums.txt` lists is checked against it first. The
+//! formula is then read back and compared with `checksums.txt`, and parsed
+//! with `ruby -c` when Ruby is installed, so its URLs and hashes are those of
+//! the release's files.
 
 use std::fs;
 use std::path::Path;
@@ -19,14 +20,26 @@ use crate::project::Project;
 use crate::{aur, checksums, homebrew, process, windows_manifests};
 
 /// Renders every manifest of `version` from `dir` into `out_dir`.
+///
+/// The version and every file that `checksums.txt` lists are checked before
+/// anything is written. The formula needs all four macOS and Linux archives,
+/// so it is rendered first, and a missing archive stops the task before any
+/// other manifest is in `out_dir`.
 pub fn render_release(project: &Project, version: &str, dir: &Path, out_dir: &Path) -> Result<()> {
+    semver::Version::parse(version).with_context(|| {
+        format!(
+            "invalid version {version:?}: expected a SemVer version such as 1.2.0 or 1.2.0-rc.1, without the leading v"
+        )
+    })?;
+    checksums::verify(dir, &[])?;
+
+    let formula = homebrew::write_formula(&project.root, version, dir, out_dir)?;
+    check_formula_file(&formula, version, dir)?;
     let date = crate::project::civil_date(project.source_date_epoch);
     let mut files = windows_manifests::render_all(&project.root, version, &date, dir, out_dir)?;
     let mut release = project.clone();
     release.version = version.to_owned();
     files.extend(aur::render_all(&release, dir, out_dir)?);
-    let formula = homebrew::write_formula(&project.root, version, dir, out_dir)?;
-    check_formula_file(&formula, version, dir)?;
     files.push(formula);
     for file in files {
         eprintln!("wrote {}", file.display());
