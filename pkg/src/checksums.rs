@@ -112,7 +112,9 @@ pub fn parse(path: &Path, text: &str) -> Result<BTreeMap<String, String>> {
     let mut entries = BTreeMap::new();
     for (index, line) in text.lines().enumerate() {
         let number = index + 1;
-        let Some((hash, name)) = line.split_once("  ") else {
+        // sha256sum separates the hash and the name with two spaces, or
+        // with " *" in binary mode (`sha256sum -b`), which is the same hash.
+        let Some((hash, name)) = line.split_once("  ").or_else(|| line.split_once(" *")) else {
             bail!(
                 "{}:{number}: invalid line `{line}`: expected `<sha256>  <file name>` as sha256sum prints it",
                 path.display()
@@ -338,6 +340,13 @@ mod tests {
             error.starts_with(&format!("cannot list {}", missing.display())),
             "{error}"
         );
+    }
+
+    #[test]
+    fn parse_accepts_binary_mode_lines() {
+        let text = format!("{EMPTY_SHA256} *b.deb\n");
+        let entries = parse(Path::new("checksums.txt"), &text).unwrap();
+        assert_eq!(entries["b.deb"], EMPTY_SHA256);
     }
 
     #[test]
