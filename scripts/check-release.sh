@@ -14,6 +14,8 @@ root=$PWD
 tools="$root/target/check-release"
 actionlint_version=1.6.0
 check_jsonschema_version=0.39.0
+tree_sitter_version=0.26.1
+tree_sitter_powershell_version=0.26.4
 workflows=(.github/workflows/ci.yml .github/workflows/release.yml)
 
 # --- Install the tools (each step is skipped when already done) ---------
@@ -47,6 +49,10 @@ if [ "$("$check_jsonschema" --version 2>/dev/null | grep -o '[0-9][0-9.]*$' || t
   echo "installing check-jsonschema $check_jsonschema_version"
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet "check-jsonschema==$check_jsonschema_version"
+fi
+if ! "$tools/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('tree-sitter') != '$tree_sitter_version' or m.version('tree-sitter-powershell') != '$tree_sitter_powershell_version')" 2>/dev/null; then
+  echo "installing tree-sitter $tree_sitter_version and tree-sitter-powershell $tree_sitter_powershell_version"
+  "$tools/venv/bin/pip" install --quiet "tree-sitter==$tree_sitter_version" "tree-sitter-powershell==$tree_sitter_powershell_version"
 fi
 set +e
 
@@ -128,6 +134,19 @@ shellcheck_run_blocks() {
 for workflow in "${workflows[@]}"; do
   check "shellcheck the run blocks of $workflow" shellcheck_run_blocks "$workflow"
 done
+
+# PowerShell cannot be installed from Debian's packages, so the scripts
+# that run on the Windows runners and users' machines are parsed with
+# tree-sitter-powershell: install.ps1, the release scripts, the Chocolatey
+# scripts and the workflows' pwsh run blocks.
+check_powershell_syntax() {
+  local dir="$scratch/pwsh-blocks" workflow
+  for workflow in "${workflows[@]}"; do
+    "$tools/venv/bin/python" scripts/workflow-run-blocks.py "$workflow" "$dir" pwsh || return 1
+  done
+  "$tools/venv/bin/python" scripts/check-powershell-syntax.py install.ps1 scripts/release/*.ps1 chocolatey/tools/*.ps1.in "$dir"/*.ps1
+}
+check "PowerShell syntax of install.ps1 and the Windows scripts" check_powershell_syntax
 
 # The formula template with test values must be valid Ruby. Placeholders
 # sit inside string literals, so a test value of each kind stands for all.
