@@ -6,7 +6,7 @@
 //! tool's stderr instead of a bare "exit status 1".
 
 use std::ffi::OsStr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use anyhow::{Context, Result, bail};
@@ -63,10 +63,7 @@ pub fn stdout_text(command: &mut Command) -> Result<String> {
 
 /// Fails with `hint` when `program` is not an executable file on PATH.
 pub fn require_program(program: &str, hint: &str) -> Result<()> {
-    let found = std::env::var_os("PATH")
-        .map(|path| std::env::split_paths(&path).any(|dir| is_executable(&dir.join(program))))
-        .unwrap_or(false);
-    if !found {
+    if find_program(program).is_none() {
         bail!("`{program}` not found on PATH: {hint}");
     }
     Ok(())
@@ -104,6 +101,14 @@ fn quote(arg: &OsStr) -> String {
     } else {
         format!("'{}'", text.replace('\'', r"'\''"))
     }
+}
+
+/// Returns the first executable file named `program` in the directories on PATH.
+pub fn find_program(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
 }
 
 fn is_executable(path: &Path) -> bool {

@@ -41,7 +41,7 @@ impl TestSite {
             .tempdir()?;
         let gnupg_home = scratch.path().join("gnupg");
         let fingerprint = generate_key(&gnupg_home)?;
-        let key = SigningKey::find(Some(gnupg_home.clone()), &fingerprint)?;
+        let key = SigningKey::find_throwaway(Some(gnupg_home.clone()), &fingerprint)?;
         let served = scratch.path().join("served");
         fs::create_dir_all(&served)?;
         let server = Server::start(&served)?;

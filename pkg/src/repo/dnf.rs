@@ -48,7 +48,7 @@ fn sign(rpms: &[PathBuf], key: &SigningKey) -> Result<()> {
     // rpm starts the program that %__gpg names with execve, so it must be an
     // absolute path; Debian's rpm 4.18 sets it to /usr/bin/gpg2, which
     // Debian's gnupg does not install.
-    let gpg = find_on_path("gpg")
+    let gpg = process::find_program("gpg")
         .context("gpg is not on PATH: install gnupg (scripts/install-pkg-deps.sh does)")?;
     let mut command = Command::new("rpmsign");
     command
@@ -58,7 +58,7 @@ fn sign(rpms: &[PathBuf], key: &SigningKey) -> Result<()> {
         .arg("--define")
         .arg(format!("_gpg_name {}", key.fingerprint()))
         .arg("--define")
-        .arg("_gpg_sign_cmd_extra_args --batch --no-tty");
+        .arg("_gpg_sign_cmd_extra_args --batch --no-tty --pinentry-mode error");
     if let Some(home) = key.gnupg_home() {
         command
             .env("GNUPGHOME", home)
@@ -68,12 +68,4 @@ fn sign(rpms: &[PathBuf], key: &SigningKey) -> Result<()> {
     process::output(command.args(rpms))
         .with_context(|| format!("cannot sign the .rpm files with {}", key.fingerprint()))?;
     Ok(())
-}
-
-/// Returns the first file named `program` in the directories on PATH.
-fn find_on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
 }

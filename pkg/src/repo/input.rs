@@ -1,6 +1,7 @@
-//! The release files that `cargo pkg repo` publishes: every .deb and .rpm
-//! directly in DIR, which must include those of every Linux target for the
-//! version, and which must match DIR's checksums.txt when DIR has one.
+//! The release files that `cargo pkg repo` publishes: the .deb and .rpm of
+//! every Linux target for the version, directly in DIR, which must contain
+//! no other .deb or .rpm file, and which must match DIR's checksums.txt when
+//! DIR has one.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -41,15 +42,39 @@ pub fn find(dir: &Path, version: &str) -> Result<Packages> {
         );
     }
 
-    for target in LINUX {
-        for name in [names::deb(version, &target), names::rpm(version, &target)] {
-            if !dir.join(&name).is_file() {
-                bail!(
-                    "{} has no {name}: the repositories of version {version} need the .deb and \
-                     .rpm of every Linux architecture; download them, or correct --version",
-                    dir.display()
-                );
-            }
+    let expected: Vec<String> = LINUX
+        .iter()
+        .flat_map(|target| [names::deb(version, target), names::rpm(version, target)])
+        .collect();
+    let others: Vec<String> = debs
+        .iter()
+        .chain(&rpms)
+        .map(|path| {
+            path.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| !expected.contains(name))
+        .collect();
+    if !others.is_empty() {
+        bail!(
+            "{} contains packages that are not the .deb and .rpm files of version {version}: {}. \
+             The repositories serve one release only, so move them out of {}, or correct \
+             --version if they are the release's",
+            dir.display(),
+            others.join(", "),
+            dir.display()
+        );
+    }
+
+    for name in &expected {
+        if !dir.join(name).is_file() {
+            bail!(
+                "{} has no {name}: the repositories of version {version} need the .deb and \
+                 .rpm of every Linux architecture; download them, or correct --version",
+                dir.display()
+            );
         }
     }
 
@@ -215,6 +240,41 @@ mod tests {
     }
 
     #[test]
+    fn packages_of_other_versions_are_rejected() {
+        let dir = release_dir();
+        for target in LINUX {
+            fs::write(dir.path().join(names::deb("1.2.2", &target)), b"old deb").unwrap();
+            fs::write(dir.path().join(names::rpm("1.2.2", &target)), b"old rpm").unwrap();
+        }
+        let error = find(dir.path(), VERSION).unwrap_err().to_string();
+        assert!(
+            error.contains("are not the .deb and .rpm files of version 1.2.3: "),
+            "{error}"
+        );
+        for name in [
+            "docker-credential-atcr_1.2.2-1_amd64.deb",
+            "docker-credential-atcr_1.2.2-1_arm64.deb",
+            "docker-credential-atcr-1.2.2-1.x86_64.rpm",
+            "docker-credential-atcr-1.2.2-1.aarch64.rpm",
+        ] {
+            assert!(error.contains(name), "{error}");
+        }
+        assert!(!error.contains("1.2.3-1"), "{error}");
+        assert!(error.contains("move them out of"), "{error}");
+    }
+
+    #[test]
+    fn unknown_package_is_rejected() {
+        let dir = release_dir();
+        fs::write(dir.path().join("extra_1.0_amd64.deb"), b"extra").unwrap();
+        let error = find(dir.path(), VERSION).unwrap_err().to_string();
+        assert!(
+            error.contains("version 1.2.3: extra_1.0_amd64.deb."),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn matching_checksums_are_accepted() {
         let dir = release_dir();
         write_checksums(dir.path());
@@ -235,11 +295,13 @@ mod tests {
     #[test]
     fn unlisted_package_is_named() {
         let dir = release_dir();
+        let unlisted = names::rpm(VERSION, &LINUX[0]);
+        fs::remove_file(dir.path().join(&unlisted)).unwrap();
         write_checksums(dir.path());
-        fs::write(dir.path().join("extra_1.0_amd64.deb"), b"extra").unwrap();
+        fs::write(dir.path().join(&unlisted), b"rpm").unwrap();
         let error = find(dir.path(), VERSION).unwrap_err().to_string();
         assert!(
-            error.contains("does not list extra_1.0_amd64.deb"),
+            error.contains(&format!("does not list {unlisted}")),
             "{error}"
         );
     }
