@@ -7,10 +7,24 @@
 # the .rpm; makepkg, pacman and fakeroot for the AUR packages. `cargo pkg
 # repo` builds the apt and dnf repositories with apt-utils, gnupg, rpm and
 # createrepo-c.
+#
+# Usage: scripts/install-pkg-deps.sh [--repo-only]
+#   --repo-only  install only the apt packages that `cargo pkg repo` runs, and
+#                no Rust target or cargo tool
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
+
+repo_only=false
+case "${1:-}" in
+  "") ;;
+  --repo-only) repo_only=true ;;
+  *)
+    echo "install-pkg-deps.sh: unknown argument \`$1\`; usage: scripts/install-pkg-deps.sh [--repo-only]" >&2
+    exit 2
+    ;;
+esac
 
 # Keep in step with CARGO_DEB_VERSION in pkg/src/deb.rs and
 # CARGO_GENERATE_RPM_VERSION in pkg/src/rpm.rs, because cargo pkg rejects
@@ -39,6 +53,13 @@ apt_packages=(
   zstd                    # makepkg's and pacman's package compression
 )
 
+# What `cargo pkg repo` runs: apt-ftparchive, gpg, rpmsign and createrepo_c.
+# Keep in step with TOOLS in pkg/src/repo/mod.rs, whose test reads this line.
+repo_apt_packages=(apt-utils gnupg rpm createrepo-c)
+if [ "$repo_only" = true ]; then
+  apt_packages=("${repo_apt_packages[@]}")
+fi
+
 sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 
@@ -50,6 +71,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing: ${missing[*]}"
   "${sudo[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ "$repo_only" = true ]; then
+  exit 0
 fi
 
 installed_targets="$(rustup target list --installed)"
