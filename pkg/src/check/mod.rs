@@ -24,7 +24,7 @@ use crate::project::Project;
 use crate::targets::LINUX;
 
 /// One check: it receives the project and the artifacts directory.
-type Check = fn(&Project, &Path) -> Result<()>;
+pub type Check = fn(&Project, &Path) -> Result<()>;
 
 /// Runs every check on the artifacts in `dir`.
 pub fn run(project: &Project, dir: &Path) -> Result<()> {
@@ -44,6 +44,18 @@ pub fn run(project: &Project, dir: &Path) -> Result<()> {
         ("aur", aur::check),
         ("aur-source", aur::check_source),
     ];
+    run_checks("packaging", project, dir, checks)
+}
+
+/// Runs each of `checks` on `dir`, even after one fails, printing a line per
+/// check and then `<group>: N passed, N failed`. Fails, naming the failed
+/// checks, when any of them did.
+pub fn run_checks(
+    group: &str,
+    project: &Project,
+    dir: &Path,
+    checks: &[(&str, Check)],
+) -> Result<()> {
     let mut failures = Vec::new();
     for &(name, check) in checks {
         eprintln!("check {name}: running");
@@ -61,10 +73,10 @@ pub fn run(project: &Project, dir: &Path) -> Result<()> {
     }
 
     let passed = checks.len() - failures.len();
-    println!("packaging: {passed} passed, {} failed", failures.len());
+    println!("{group}: {passed} passed, {} failed", failures.len());
     if !failures.is_empty() {
         bail!(
-            "{} check(s) failed: {}",
+            "{} {group} check(s) failed: {}",
             failures.len(),
             failures.join(", ")
         );

@@ -22,17 +22,14 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
 
-use anyhow::{Context, Result, bail, ensure};
+use anyhow::{Context, Result, ensure};
 
+use crate::check::{Check, run_checks};
 use crate::names::CHECKSUMS;
 use crate::project::Project;
 use crate::windows::{self, TEST_TARGET};
 use crate::{checksums, msi, process, sign, windows_manifests};
-
-/// One check: it receives the project and the artifacts directory.
-type Check = fn(&Project, &Path) -> Result<()>;
 
 /// Runs every Windows check on the artifacts in `dir`, even after one
 /// fails, and fails when any of them did.
@@ -43,32 +40,7 @@ pub fn run(project: &Project, dir: &Path) -> Result<()> {
         ("windows-manifests", check_manifests),
         ("authenticode", check_authenticode),
     ];
-    let mut failures = Vec::new();
-    for (name, check) in checks {
-        eprintln!("check {name}: running");
-        let started = Instant::now();
-        match check(project, dir) {
-            Ok(()) => eprintln!("check {name}: passed in {:.0?}", started.elapsed()),
-            Err(error) => {
-                eprintln!(
-                    "check {name}: FAILED in {:.0?}: {error:#}",
-                    started.elapsed()
-                );
-                failures.push(name);
-            }
-        }
-    }
-
-    let passed = checks.len() - failures.len();
-    println!("windows: {passed} passed, {} failed", failures.len());
-    if !failures.is_empty() {
-        bail!(
-            "{} Windows check(s) failed: {}",
-            failures.len(),
-            failures.join(", ")
-        );
-    }
-    Ok(())
+    run_checks("windows", project, dir, &checks)
 }
 
 /// Extracts `docker-credential-atcr.exe` from DIR's x86_64 zip into a
