@@ -16,8 +16,8 @@ use anyhow::{Context, Result, bail};
 
 use crate::aur::render;
 use crate::checksums;
-use crate::names::{CHECKSUMS, PACKAGE};
-use crate::targets::{DARWIN, LINUX};
+use crate::names::{self, CHECKSUMS};
+use crate::targets::{DARWIN, LINUX, Target};
 use crate::windows_manifests::RELEASE_URL;
 
 /// The formula template, relative to the workspace root.
@@ -26,18 +26,12 @@ pub const TEMPLATE: &str = "homebrew/docker-credential-atcr.rb.in";
 /// The rendered formula's path under the output directory, as a tap stores it.
 pub const FORMULA: &str = "homebrew/Formula/docker-credential-atcr.rb";
 
-/// The platforms the formula installs on: (OS and CPU as archive names spell
-/// them, the placeholder suffix in the template).
-pub const PLATFORMS: [(&str, &str, &str); 4] = [
-    ("Darwin", "arm64", "darwin_arm64"),
-    ("Darwin", "x86_64", "darwin_x86_64"),
-    ("Linux", "arm64", "linux_arm64"),
-    ("Linux", "x86_64", "linux_x86_64"),
-];
+/// The targets whose release archives the formula installs.
+pub const PLATFORMS: [Target; 4] = [DARWIN[1], DARWIN[0], LINUX[1], LINUX[0]];
 
-/// Returns the release archive's name for `os` and `arch`.
-pub fn archive_name(version: &str, os: &str, arch: &str) -> String {
-    format!("{PACKAGE}_{version}_{os}_{arch}.tar.gz")
+/// Returns the template's placeholder suffix for `target`, such as `darwin_arm64`.
+fn placeholder(target: &Target) -> String {
+    format!("{}_{}", target.os.to_lowercase(), target.archive_arch)
 }
 
 /// Collects the placeholder values: `version`, and `url_<platform>` and
@@ -62,17 +56,16 @@ pub fn values(
     let release_url = release_url.trim_end_matches('/');
 
     let mut values = BTreeMap::from([("version".to_owned(), version.to_owned())]);
-    for (os, arch, key) in PLATFORMS {
-        let archive = archive_name(version, os, arch);
+    for target in &PLATFORMS {
+        let archive = names::archive(version, target);
+        let key = placeholder(target);
         let Some(hash) = hashes.get(&archive) else {
-            let triple = LINUX
-                .iter()
-                .chain(DARWIN.iter())
-                .find(|target| target.os == os && target.archive_arch == arch)
-                .map_or("?", |target| target.triple);
             bail!(
-                "{} does not list {archive}, which the Homebrew formula installs on {os} {arch}: build it with `cargo pkg dist --target {triple}` and collect it with the other artifacts before rendering",
-                checksums_path.display()
+                "{} does not list {archive}, which the Homebrew formula installs on {} {}: build it with `cargo pkg dist --target {}` and collect it with the other artifacts before rendering",
+                checksums_path.display(),
+                target.os,
+                target.archive_arch,
+                target.triple
             );
         };
         values.insert(format!("url_{key}"), format!("{release_url}/{archive}"));
@@ -146,8 +139,8 @@ pub fn check_formula(
     hashes: &BTreeMap<String, String>,
 ) -> Result<()> {
     let pairs = url_sha256_pairs(formula_path, formula)?;
-    for (os, arch, _) in PLATFORMS {
-        let archive = archive_name(version, os, arch);
+    for target in &PLATFORMS {
+        let archive = names::archive(version, target);
         let found: Vec<&(String, String)> = pairs
             .iter()
             .filter(|(url, _)| url.rsplit('/').next() == Some(archive.as_str()))
@@ -235,9 +228,9 @@ mod tests {
         PLATFORMS
             .iter()
             .enumerate()
-            .map(|(index, (os, arch, _))| {
+            .map(|(index, target)| {
                 (
-                    archive_name(VERSION, os, arch),
+                    names::archive(VERSION, target),
                     format!("{index:x}").repeat(64),
                 )
             })
@@ -267,13 +260,28 @@ mod tests {
 
     #[test]
     fn archive_names_match_release() {
+        let names: Vec<String> = PLATFORMS
+            .iter()
+            .map(|target| names::archive("0.1.0", target))
+            .collect();
         assert_eq!(
-            archive_name("0.1.0", "Darwin", "arm64"),
-            "docker-credential-atcr_0.1.0_Darwin_arm64.tar.gz"
+            names,
+            [
+                "docker-credential-atcr_0.1.0_Darwin_arm64.tar.gz",
+                "docker-credential-atcr_0.1.0_Darwin_x86_64.tar.gz",
+                "docker-credential-atcr_0.1.0_Linux_arm64.tar.gz",
+                "docker-credential-atcr_0.1.0_Linux_x86_64.tar.gz",
+            ]
         );
+        let placeholders: Vec<String> = PLATFORMS.iter().map(placeholder).collect();
         assert_eq!(
-            archive_name("0.1.0", "Linux", "x86_64"),
-            "docker-credential-atcr_0.1.0_Linux_x86_64.tar.gz"
+            placeholders,
+            [
+                "darwin_arm64",
+                "darwin_x86_64",
+                "linux_arm64",
+                "linux_x86_64"
+            ]
         );
     }
 
@@ -282,7 +290,8 @@ mod tests {
         let formula = rendered();
         assert!(!formula.contains("{{"), "a placeholder is left:\n{formula}");
         assert!(formula.contains("version \"1.2.3\""), "{formula}");
-        for (index, (os, arch, _)) in PLATFORMS.iter().enumerate() {
+        for (index, target) in PLATFORMS.iter().enumerate() {
+            let (os, arch) = (target.os, target.archive_arch);
             let url = format!("url \"{BASE}/docker-credential-atcr_1.2.3_{os}_{arch}.tar.gz\"");
             let sha256 = format!("sha256 \"{}\"", format!("{index:x}").repeat(64));
             assert_eq!(formula.matches(&url).count(), 1, "{url} in:\n{formula}");
@@ -315,7 +324,7 @@ mod tests {
     #[test]
     fn check_names_wrong_hash() {
         let mut listed = hashes();
-        let archive = archive_name(VERSION, "Linux", "arm64");
+        let archive = names::archive(VERSION, &LINUX[1]);
         listed.insert(archive.clone(), "e".repeat(64));
         let error = check_formula(Path::new("f.rb"), &rendered(), VERSION, &listed)
             .unwrap_err()
@@ -349,7 +358,7 @@ mod tests {
     #[test]
     fn values_name_missing_archive() {
         let mut listed = hashes();
-        listed.remove(&archive_name(VERSION, "Darwin", "arm64"));
+        listed.remove(&names::archive(VERSION, &DARWIN[1]));
         let error = values(VERSION, BASE, &listed, Path::new("dist/checksums.txt"))
             .unwrap_err()
             .to_string();
