@@ -9,6 +9,7 @@
 //! with `ruby -c` when Ruby is installed, so its URLs and hashes are those of
 //! the release's files.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 use std::process::Command;
@@ -26,15 +27,11 @@ use crate::{aur, checksums, homebrew, process, windows_manifests};
 /// so it is rendered first, and a missing archive stops the task before any
 /// other manifest is in `out_dir`.
 pub fn render_release(project: &Project, version: &str, dir: &Path, out_dir: &Path) -> Result<()> {
-    semver::Version::parse(version).with_context(|| {
-        format!(
-            "invalid version {version:?}: expected a SemVer version such as 1.2.0 or 1.2.0-rc.1, without the leading v"
-        )
-    })?;
-    checksums::verify(dir, &[])?;
+    crate::project::check_release_version(version)?;
+    let hashes = checksums::verify(dir, &[])?;
 
     let formula = homebrew::write_formula(&project.root, version, dir, out_dir)?;
-    check_formula_file(&formula, version, dir)?;
+    check_formula_file(&formula, version, &hashes)?;
     let date = crate::project::civil_date(project.source_date_epoch);
     let mut files = windows_manifests::render_all(&project.root, version, &date, dir, out_dir)?;
     let mut release = project.clone();
@@ -47,16 +44,12 @@ pub fn render_release(project: &Project, version: &str, dir: &Path, out_dir: &Pa
     Ok(())
 }
 
-/// Checks the rendered formula at `path` against `dir/checksums.txt`, and
-/// with `ruby -c` when Ruby is on PATH.
-pub fn check_formula_file(path: &Path, version: &str, dir: &Path) -> Result<()> {
+/// Checks the rendered formula at `path` against `hashes` (`checksums.txt`
+/// parsed), and with `ruby -c` when Ruby is on PATH.
+fn check_formula_file(path: &Path, version: &str, hashes: &BTreeMap<String, String>) -> Result<()> {
     let formula =
         fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let checksums_path = dir.join(CHECKSUMS);
-    let listed = fs::read_to_string(&checksums_path)
-        .with_context(|| format!("cannot read {}", checksums_path.display()))?;
-    let hashes = checksums::parse(&checksums_path, &listed)?;
-    homebrew::check_formula(path, &formula, version, &hashes)?;
+    homebrew::check_formula(path, &formula, version, hashes)?;
     if process::require_program("ruby", "").is_ok() {
         process::output(Command::new("ruby").arg("-c").arg(path))
             .with_context(|| format!("{} is not valid Ruby", path.display()))?;

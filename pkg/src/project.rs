@@ -174,9 +174,44 @@ pub fn civil_date(epoch: u64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
+/// Fails unless `version`, a `--version` argument, is a SemVer version,
+/// the form of Cargo.toml's `version` and of the artifacts' file names.
+pub fn check_release_version(version: &str) -> Result<()> {
+    if let Err(error) = semver::Version::parse(version) {
+        let hint = match version.strip_prefix(['v', 'V']) {
+            Some(rest) if semver::Version::parse(rest).is_ok() => {
+                format!("drop the leading v: --version {rest}")
+            }
+            _ => "pass the release's version without the leading v".to_owned(),
+        };
+        bail!(
+            "invalid --version {version:?}: expected a SemVer version such as 1.2.0 or \
+             1.2.0-rc.1 ({error}); {hint}"
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn version_must_be_semver() {
+        check_release_version("1.2.0").unwrap();
+        check_release_version("1.2.0-rc.1").unwrap();
+        let error = check_release_version("v0.1.0").unwrap_err().to_string();
+        assert!(error.contains("invalid --version \"v0.1.0\""), "{error}");
+        assert!(
+            error.contains("drop the leading v: --version 0.1.0"),
+            "{error}"
+        );
+        let error = check_release_version("").unwrap_err().to_string();
+        assert!(error.contains("invalid --version \"\""), "{error}");
+        assert!(error.contains("without the leading v"), "{error}");
+        let error = check_release_version("1.2").unwrap_err().to_string();
+        assert!(error.contains("SemVer"), "{error}");
+    }
 
     #[test]
     fn civil_date_known_days() {

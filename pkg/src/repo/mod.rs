@@ -39,6 +39,7 @@ pub use key::SigningKey;
 use self::input::Packages;
 use crate::names::PACKAGE;
 use crate::process;
+use crate::project::check_release_version;
 
 /// The armored public key, which dnf's `gpgkey` names.
 pub const KEY_ASC: &str = "docker-credential-atcr.asc";
@@ -109,7 +110,7 @@ fn check_inputs(
     site: &Path,
     dir: &Path,
 ) -> Result<(String, Packages)> {
-    check_version(version)?;
+    check_release_version(version)?;
     let base_url = parse_base_url(base_url)?;
     check_site_is_empty(site)?;
     let packages = input::find(dir, version)?;
@@ -147,24 +148,6 @@ fn write_site(
         site.display(),
         key.fingerprint()
     );
-    Ok(())
-}
-
-/// Fails unless `version` is a SemVer version, the form of Cargo.toml's
-/// `version` and of the package file names.
-fn check_version(version: &str) -> Result<()> {
-    if let Err(error) = semver::Version::parse(version) {
-        let hint = match version.strip_prefix(['v', 'V']) {
-            Some(rest) if semver::Version::parse(rest).is_ok() => {
-                format!("drop the leading v: --version {rest}")
-            }
-            _ => "pass the release's version without the leading v".to_owned(),
-        };
-        bail!(
-            "invalid --version {version:?}: expected a SemVer version such as 1.2.0 or \
-             1.2.0-rc.1 ({error}); {hint}"
-        );
-    }
     Ok(())
 }
 
@@ -346,23 +329,6 @@ mod tests {
 
     /// The URL that the release workflow uses when PACKAGES_BASE_URL is unset.
     const DEFAULT_URL: &str = "https://atcr-io.github.io/docker-credential-atcr";
-
-    #[test]
-    fn version_must_be_semver() {
-        check_version("1.2.0").unwrap();
-        check_version("1.2.0-rc.1").unwrap();
-        let error = check_version("v0.1.0").unwrap_err().to_string();
-        assert!(error.contains("invalid --version \"v0.1.0\""), "{error}");
-        assert!(
-            error.contains("drop the leading v: --version 0.1.0"),
-            "{error}"
-        );
-        let error = check_version("").unwrap_err().to_string();
-        assert!(error.contains("invalid --version \"\""), "{error}");
-        assert!(error.contains("without the leading v"), "{error}");
-        let error = check_version("1.2").unwrap_err().to_string();
-        assert!(error.contains("SemVer"), "{error}");
-    }
 
     #[test]
     fn missing_tool_names_its_package() {
