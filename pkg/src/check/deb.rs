@@ -16,7 +16,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use super::archives::expected_version_line;
-use super::site::TestSite;
+use super::site::{self, TestSite};
 use super::{chroot, tree};
 use crate::binary;
 use crate::names::{self, PACKAGE, REVISION};
@@ -172,22 +172,9 @@ fn apt_rejects_bad_repositories(root: &Path, site: &TestSite) -> Result<()> {
     for (what, url, expected) in cases {
         fs::write(&sources, repo::apt_sources(&url))?;
         let output = chroot::output_unchecked(root, &["apt-get", "update"])?;
-        let printed = String::from_utf8_lossy(&output.stderr).into_owned()
-            + &String::from_utf8_lossy(&output.stdout);
-        let Some(line) = printed.lines().find(|line| line.contains(expected)) else {
-            bail!(
-                "apt-get update in {} did not report `{expected}` for {what} from {url}: it exited with {} and printed\n{printed}",
-                root.display(),
-                output.status
-            );
-        };
-        if output.status.success() {
-            bail!(
-                "apt-get update reported `{}` for {what}, yet exited with success",
-                line.trim()
-            );
-        }
-        eprintln!("  apt-get update rejects {what}: {}", line.trim());
+        let command = format!("apt-get update in {}", root.display());
+        let line = site::rejection_line(&command, &output, expected, what, &url)?;
+        eprintln!("  apt-get update rejects {what}: {line}");
     }
     fs::remove_file(&sources)?;
     Ok(())

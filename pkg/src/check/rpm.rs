@@ -21,7 +21,7 @@ use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 
 use super::archives::expected_version_line;
-use super::site::TestSite;
+use super::site::{self, TestSite};
 use super::tree;
 use crate::binary;
 use crate::names::{self, PACKAGE};
@@ -197,21 +197,8 @@ fn dnf_rejects_bad_repositories(
         let baseurl = format!("--setopt={PACKAGE}.baseurl={url}/{}/", repo::RPM_DIR);
         let output =
             process::output_unchecked(&mut install_root.dnf(&[&baseurl, "install", PACKAGE]))?;
-        let printed = String::from_utf8_lossy(&output.stderr).into_owned()
-            + &String::from_utf8_lossy(&output.stdout);
-        let Some(line) = printed.lines().find(|line| line.contains(expected)) else {
-            bail!(
-                "dnf install did not report `{expected}` for {what} from {url}: it exited with {} and printed\n{printed}",
-                output.status
-            );
-        };
-        if output.status.success() {
-            bail!(
-                "dnf install reported `{}` for {what}, yet exited with success",
-                line.trim()
-            );
-        }
-        eprintln!("  dnf rejects {what}: {}", line.trim());
+        let line = site::rejection_line("dnf install", &output, expected, what, &url)?;
+        eprintln!("  dnf rejects {what}: {line}");
     }
     Ok(())
 }

@@ -9,7 +9,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
@@ -87,6 +87,34 @@ impl Drop for TestSite {
             .args(["--kill", "gpg-agent"])
             .output();
     }
+}
+
+/// Returns the line in which `command` (such as `apt-get update`) reported
+/// `expected` on `output` when it read a bad repository, `case`, from `url`.
+/// Fails when no line contains `expected`, so a failed download does not
+/// pass for a rejection, and when the command exited with success.
+pub fn rejection_line(
+    command: &str,
+    output: &Output,
+    expected: &str,
+    case: &str,
+    url: &str,
+) -> Result<String> {
+    let printed = String::from_utf8_lossy(&output.stderr).into_owned()
+        + &String::from_utf8_lossy(&output.stdout);
+    let Some(line) = printed.lines().find(|line| line.contains(expected)) else {
+        bail!(
+            "{command} did not report `{expected}` for {case} from {url}: it exited with {} and printed\n{printed}",
+            output.status
+        );
+    };
+    if output.status.success() {
+        bail!(
+            "{command} reported `{}` for {case}, yet exited with success",
+            line.trim()
+        );
+    }
+    Ok(line.trim().to_owned())
 }
 
 /// Generates a throwaway signing key without a passphrase, valid for one
