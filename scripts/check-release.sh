@@ -193,8 +193,11 @@ check_release_manifests() {
   formula="$out/homebrew/Formula/docker-credential-atcr.rb"
   ruby -c "$formula" || return 1
   (cd "$release" && sha256sum --check --quiet checksums.txt) || return 1
-  for file in "$release"/*.tar.gz; do
-    grep -q "sha256 \"$(sha256sum "$file" | cut -d' ' -f1)\"" "$formula" || [[ "$file" != *_Darwin_* && "$file" != *_Linux_* ]] || { echo "$formula lacks the SHA-256 of $(basename "$file")"; return 1; }
+  for file in "$release"/*_Darwin_*.tar.gz "$release"/*_Linux_*.tar.gz; do
+    if ! grep -q "sha256 \"$(sha256sum "$file" | cut -d' ' -f1)\"" "$formula"; then
+      echo "$formula lacks the SHA-256 of $(basename "$file")"
+      return 1
+    fi
   done
 }
 if [ -f dist/checksums.txt ]; then

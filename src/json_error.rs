@@ -26,8 +26,8 @@ pub fn describe(error: &serde_json::Error) -> String {
 }
 
 /// Names a data error. Duplicate and missing fields are named, because
-/// serde takes those names from the expected structure, never from a value;
-/// every other data error (such as a wrong type, whose message quotes the
+/// serde takes those names from the expected structure, never from a value.
+/// Every other data error (such as a wrong type, whose message quotes the
 /// value) stays generic.
 fn data_kind(error: &serde_json::Error) -> String {
     let message = error.to_string();

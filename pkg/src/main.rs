@@ -91,7 +91,7 @@ enum Task {
         /// The http(s) URL that will serve SITE, such as https://atcr-io.github.io/docker-credential-atcr
         #[arg(long, value_name = "URL")]
         base_url: String,
-        /// Where to write the repositories: a missing or empty directory
+        /// The output directory for the repositories, which must be missing or empty
         #[arg(long, value_name = "SITE")]
         out: PathBuf,
         /// The directory holding the .deb and .rpm files (and checksums.txt)

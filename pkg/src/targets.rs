@@ -4,9 +4,9 @@
 //!
 //! Rust, Debian, RPM, pacman and the release archives each spell the same
 //! CPU differently (`aarch64` vs `arm64`), so every name is looked up here and
-//! nowhere else. Linux targets get an archive, a .deb and an .rpm; macOS
-//! targets get only an archive, and build only on macOS, where Apple's
-//! linker and SDK are.
+//! nowhere else. Linux targets get an archive, a .deb and an .rpm. macOS
+//! targets get only an archive, and build only on macOS, because linking
+//! needs Apple's linker and SDK.
 
 use anyhow::{Result, bail};
 
@@ -82,8 +82,8 @@ const WINDOWS_TRIPLES: [&str; 3] = [
     "x86_64-pc-windows-gnu",
 ];
 
-/// Looks up a Linux or macOS target by its triple; the error lists every
-/// triple that `cargo pkg dist` knows.
+/// Looks up a Linux or macOS target by its triple. The error lists every
+/// triple that `cargo pkg dist` accepts.
 pub fn find(triple: &str) -> Result<Target> {
     if let Some(target) = LINUX
         .iter()

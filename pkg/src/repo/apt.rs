@@ -101,10 +101,10 @@ fn architectures(packages: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// Returns the paragraphs of a Packages index for `wanted` and for `all`.
-fn packages_of(packages: &str, wanted: &str) -> String {
+/// Returns the paragraphs of a Packages index for `architecture_name` and for `all`.
+fn packages_of(packages: &str, architecture_name: &str) -> String {
     paragraphs(packages)
-        .filter(|paragraph| matches!(architecture(paragraph), Some(found) if found == wanted || found == "all"))
+        .filter(|paragraph| matches!(architecture(paragraph), Some(found) if found == architecture_name || found == "all"))
         .map(|paragraph| format!("{paragraph}\n\n"))
         .collect()
 }

@@ -10,7 +10,7 @@ use super::{REPO_FILE, SOURCES_FILE};
 /// it is: parsed as a WHATWG URL (so the scheme and host are lower-cased),
 /// without a trailing `/`.
 pub fn parse_base_url(text: &str) -> Result<String> {
-    let shown = without_credentials(text);
+    let redacted = without_credentials(text);
     // The URL parser would percent-encode or drop some of these silently,
     // and dnf expands `$releasever`-style variables in baseurl.
     if let Some(invalid) = text
@@ -18,13 +18,13 @@ pub fn parse_base_url(text: &str) -> Result<String> {
         .find(|c| c.is_whitespace() || c.is_control() || "\"'<>\\`$".contains(*c))
     {
         bail!(
-            "--base-url `{shown}` contains {invalid:?}, which the apt and dnf settings cannot \
+            "--base-url `{redacted}` contains {invalid:?}, which the apt and dnf settings cannot \
              hold: percent-encode it"
         );
     }
     let not_http = || {
         anyhow::anyhow!(
-            "--base-url is `{shown}`, which is not an http:// or https:// URL: pass the URL \
+            "--base-url is `{redacted}`, which is not an http:// or https:// URL: pass the URL \
              that will serve SITE, such as https://atcr-io.github.io/docker-credential-atcr"
         )
     };
@@ -33,20 +33,20 @@ pub fn parse_base_url(text: &str) -> Result<String> {
         Err(url::ParseError::RelativeUrlWithoutBase | url::ParseError::EmptyHost) => {
             return Err(not_http());
         }
-        Err(error) => bail!("--base-url `{shown}` is not a valid URL: {error}"),
+        Err(error) => bail!("--base-url `{redacted}` is not a valid URL: {error}"),
     };
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
         return Err(not_http());
     }
     if !url.username().is_empty() || url.password().is_some() {
         bail!(
-            "--base-url `{shown}` contains a user name or password, which would be published in \
+            "--base-url `{redacted}` contains a user name or password, which would be published in \
              {SOURCES_FILE}, {REPO_FILE} and index.html: pass a URL without them"
         );
     }
     if url.query().is_some() || url.fragment().is_some() {
         bail!(
-            "--base-url `{shown}` contains a query (`?`) or fragment (`#`), which the apt and \
+            "--base-url `{redacted}` contains a query (`?`) or fragment (`#`), which the apt and \
              dnf settings cannot hold: pass the URL of the directory that serves SITE"
         );
     }

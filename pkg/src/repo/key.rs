@@ -221,7 +221,7 @@ impl SigningKey {
         // SHA-512 because apt rejects SHA-1 signatures, and Ed25519 keys need
         // a digest of at least 256 bits.
         // `--pinentry-mode error` makes a key that needs a passphrase fail at
-        // once instead of waiting for a pinentry that nobody answers.
+        // once instead of waiting for a passphrase prompt in an unattended run.
         command
             .args(["--yes", "--pinentry-mode", "error"])
             .args(["--local-user", &self.fingerprint])
