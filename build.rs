@@ -6,7 +6,9 @@
 //! builds from a source tarball without `.git`.
 
 use std::env;
+use std::fmt::Write as _;
 use std::process::Command;
+use std::time::{Duration, UNIX_EPOCH};
 
 fn main() {
     println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
@@ -22,8 +24,8 @@ fn main() {
 
     let date = env::var("SOURCE_DATE_EPOCH")
         .ok()
-        .and_then(|value| value.trim().parse::<i64>().ok())
-        .map(date_from_epoch)
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .and_then(date_from_epoch)
         .or_else(|| git(&["log", "-1", "--format=%cd", "--date=format:%Y-%m-%d"]))
         .unwrap_or_else(|| "unknown".into());
 
@@ -37,23 +39,13 @@ fn git(args: &[&str]) -> Option<String> {
     (output.status.success() && !text.is_empty()).then_some(text)
 }
 
-/// Formats seconds since 1970 as a UTC `YYYY-MM-DD` date (Howard Hinnant's
-/// `civil_from_days` algorithm).
-fn date_from_epoch(seconds: i64) -> String {
-    let days = seconds.div_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+/// Formats seconds since 1970 as a UTC `YYYY-MM-DD` date, or `None` after
+/// the year 9999, which RFC 3339 cannot write.
+fn date_from_epoch(seconds: u64) -> Option<String> {
+    let time = UNIX_EPOCH.checked_add(Duration::from_secs(seconds))?;
+    // Display fails, rather than panics, past the year 9999.
+    let mut date = String::new();
+    write!(date, "{}", humantime::format_rfc3339_seconds(time)).ok()?;
+    date.truncate("YYYY-MM-DD".len());
+    Some(date)
 }

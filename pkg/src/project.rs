@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
@@ -130,11 +131,21 @@ fn source_date_epoch(root: &Path) -> Result<u64> {
     parse_epoch(&text)
 }
 
-/// Parses a `SOURCE_DATE_EPOCH` value: whole seconds since 1970.
+/// The last second of the year 9999, the last that a `YYYY-MM-DD` date can write.
+const LAST_EPOCH: u64 = 253_402_300_799;
+
+/// Parses a `SOURCE_DATE_EPOCH` value: whole seconds since 1970, up to the
+/// end of the year 9999.
 pub fn parse_epoch(text: &str) -> Result<u64> {
-    text.trim()
+    let hint = "expected whole seconds since 1970, such as 1767225600";
+    let epoch = text
+        .trim()
         .parse::<u64>()
-        .with_context(|| format!("invalid SOURCE_DATE_EPOCH `{text}`: expected whole seconds since 1970, such as 1767225600"))
+        .with_context(|| format!("invalid SOURCE_DATE_EPOCH `{text}`: {hint}"))?;
+    if epoch > LAST_EPOCH {
+        bail!("invalid SOURCE_DATE_EPOCH `{text}`: it is after the year 9999; {hint}");
+    }
+    Ok(epoch)
 }
 
 fn commit(root: &Path) -> Result<String> {
@@ -154,24 +165,14 @@ fn commit(root: &Path) -> Result<String> {
     )
 }
 
-/// Formats seconds since 1970 as a `YYYY-MM-DD` UTC date, with the days-to-civil
-/// conversion from Howard Hinnant's "chrono-Compatible Low-Level Date Algorithms".
+/// Formats seconds since 1970 as a `YYYY-MM-DD` UTC date. The last date it
+/// can write is 9999-12-31: [`parse_epoch`] refuses later epochs, and the
+/// other callers pass OpenPGP timestamps, which are 32-bit.
 pub fn civil_date(epoch: u64) -> String {
-    let days = (epoch / 86_400) as i64 + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}")
+    let time = UNIX_EPOCH + Duration::from_secs(epoch.min(LAST_EPOCH));
+    let mut date = humantime::format_rfc3339_seconds(time).to_string();
+    date.truncate("YYYY-MM-DD".len());
+    date
 }
 
 /// Fails unless `version`, a `--version` argument, is a SemVer version,
@@ -219,6 +220,14 @@ mod tests {
         assert_eq!(civil_date(951_782_400), "2000-02-29");
         assert_eq!(civil_date(1_767_225_599), "2025-12-31");
         assert_eq!(civil_date(1_767_225_600), "2026-01-01");
+        assert_eq!(civil_date(LAST_EPOCH), "9999-12-31");
+    }
+
+    #[test]
+    fn epoch_after_9999_refused() {
+        assert_eq!(parse_epoch("253402300799").unwrap(), LAST_EPOCH);
+        let error = parse_epoch("253402300800").unwrap_err().to_string();
+        assert!(error.contains("after the year 9999"), "{error}");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! in parallel, each bounded by a short timeout. The exit status is 0 only
 //! when at least one account exists and every check passed.
 
+use std::fmt::Write as _;
 use std::io::Write;
-use std::time::Duration;
+use std::time::{Duration, UNIX_EPOCH};
 
 use anyhow::Result;
 use serde::Serialize;
@@ -169,30 +170,18 @@ fn print_text(
     Ok(())
 }
 
-/// Formats seconds since the Unix epoch as `YYYY-MM-DD HH:MM UTC`.
+/// Formats seconds since the Unix epoch as `YYYY-MM-DD HH:MM UTC`, or
+/// as the number of seconds when the year would pass 9999.
 pub fn format_utc(seconds: u64) -> String {
-    let days = (seconds / 86_400) as i64;
-    let minutes_of_day = (seconds % 86_400) / 60;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        minutes_of_day / 60,
-        minutes_of_day % 60
-    )
+    let mut rfc3339 = String::new();
+    let written = UNIX_EPOCH
+        .checked_add(Duration::from_secs(seconds))
+        .is_some_and(|time| write!(rfc3339, "{}", humantime::format_rfc3339_seconds(time)).is_ok());
+    if !written {
+        return format!("{seconds} s after 1970");
+    }
+    // 2026-12-04T21:00:00Z
+    format!("{} {} UTC", &rfc3339[..10], &rfc3339[11..16])
 }
 
 #[cfg(test)]
@@ -204,5 +193,7 @@ mod tests {
         assert_eq!(format_utc(0), "1970-01-01 00:00 UTC");
         assert_eq!(format_utc(1_796_418_000), "2026-12-04 21:00 UTC");
         assert_eq!(format_utc(951_782_400), "2000-02-29 00:00 UTC");
+        assert_eq!(format_utc(253_402_300_799), "9999-12-31 23:59 UTC");
+        assert_eq!(format_utc(u64::MAX), "18446744073709551615 s after 1970");
     }
 }
