@@ -11,6 +11,11 @@ use serde_json::{Map, Value};
 
 use crate::wine::WineRun;
 
+// The expectation logic, shared with the Linux runner in tests/.
+#[path = "../../../tests/protocol_cases/expect.rs"]
+mod expect;
+use expect::{Outcome, expand, steps};
+
 /// The parsed case file.
 pub struct CaseDocument {
     base_env: Map<String, Value>,
@@ -131,10 +136,6 @@ fn case_env(
     env
 }
 
-fn steps(case: &Value, name: &str) -> Vec<Value> {
-    case[name].as_array().cloned().unwrap_or_default()
-}
-
 fn invocation(step: &Value, env: &[(String, Option<String>)]) -> Result<Invocation> {
     let argv: Vec<String> = step["argv"]
         .as_array()
@@ -160,210 +161,22 @@ fn invocation(step: &Value, env: &[(String, Option<String>)]) -> Result<Invocati
     })
 }
 
-/// Expands `{{repeat:X:N}}` placeholders.
-fn expand(text: &str) -> String {
-    let mut out = String::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("{{repeat:") {
-        out.push_str(&rest[..start]);
-        let Some(end) = rest[start..].find("}}").map(|end| end + start) else {
-            break;
-        };
-        let spec = &rest[start + "{{repeat:".len()..end];
-        match spec
-            .rsplit_once(':')
-            .and_then(|(character, count)| Some((character, count.parse::<usize>().ok()?)))
-        {
-            Some((character, count)) => out.push_str(&character.repeat(count)),
-            None => out.push_str(&rest[start..end + 2]),
-        }
-        rest = &rest[end + 2..];
-    }
-    out.push_str(rest);
-    out
-}
-
-fn expand_value(value: &Value) -> Value {
-    match value {
-        Value::String(text) => Value::String(expand(text)),
-        Value::Array(items) => Value::Array(items.iter().map(expand_value).collect()),
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(key, value)| (key.clone(), expand_value(value)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
 /// Checks every expectation of `step` against `run`.
 fn check(step: &Value, run: &WineRun) -> Result<()> {
-    let fail = |what: String| -> Result<()> { bail!("{what}\n    {}", run.describe()) };
-
-    if let Some(expected) = step.get("expect_exit")
-        && !exit_matches(expected, run.status)
-    {
-        return fail(format!("expected exit {expected}"));
-    }
-    if let Some(max) = step["max_seconds"].as_f64()
-        && run.elapsed.as_secs_f64() > max
-    {
-        return fail(format!(
-            "took {:.2} s, more than {max} s",
-            run.elapsed.as_secs_f64()
-        ));
-    }
-    for needle in step["expect_stdout_contains"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let needle = expand(needle.as_str().unwrap_or(""));
-        if !run.stdout.contains(&needle) {
-            return fail(format!("stdout lacks {needle:?}"));
-        }
-    }
-    if let Some(expected) = step["expect_stdout_trimmed"].as_str()
-        && run.stdout.trim() != expected
-    {
-        return fail(format!("stdout is not {expected:?}"));
-    }
-    if step["expect_stdout_nonempty"] == true && run.stdout.trim().is_empty() {
-        return fail("stdout is empty".into());
-    }
-    if step["expect_stdout_single_line"] == true
-        && run.stdout.trim_end_matches(['\r', '\n']).lines().count() != 1
-    {
-        return fail("stdout is not a single line".into());
-    }
-    if let Some(outcomes) = step["expect_one_of"].as_array()
-        && !outcomes.iter().any(|outcome| outcome_matches(outcome, run))
-    {
-        return fail(format!(
-            "no allowed outcome matched: {}",
-            Value::Array(outcomes.clone())
-        ));
-    }
-    if let Err(problem) = check_json(step, run) {
-        return fail(problem);
-    }
-    Ok(())
-}
-
-fn check_json(step: &Value, run: &WineRun) -> Result<(), String> {
-    let keys = [
-        "expect_stdout_json",
-        "expect_stdout_json_equals",
-        "expect_stdout_json_values",
-        "expect_stdout_json_len",
-        "expect_stdout_single_json_value",
-    ];
-    if !keys.iter().any(|key| step.get(*key).is_some()) {
-        return Ok(());
-    }
-    let decoded: Value = serde_json::from_str(&run.stdout)
-        .map_err(|error| format!("stdout is not one JSON value: {error}"))?;
-
-    if let Some(expected) = step["expect_stdout_json"].as_object() {
-        for (key, value) in expected {
-            if decoded[key] != expand_value(value) {
-                return Err(format!("stdout JSON field {key} is not the expected value"));
-            }
-        }
-    }
-    if let Some(expected) = step.get("expect_stdout_json_equals")
-        && decoded != *expected
-    {
-        return Err(format!("stdout JSON is not {expected}"));
-    }
-    if let Some(values) = step["expect_stdout_json_values"].as_array() {
-        let present: Vec<&Value> = decoded
-            .as_object()
-            .map(|map| map.values().collect())
-            .unwrap_or_default();
-        if let Some(missing) = values.iter().find(|value| !present.contains(value)) {
-            return Err(format!("stdout JSON values lack {missing}"));
-        }
-    }
-    if let Some(length) = step["expect_stdout_json_len"].as_u64()
-        && decoded.as_object().map(Map::len) != Some(length as usize)
-    {
-        return Err(format!("stdout JSON does not have {length} entries"));
-    }
-    Ok(())
-}
-
-fn exit_matches(expected: &Value, status: Option<i32>) -> bool {
-    match expected {
-        Value::Number(number) => status.map(i64::from) == number.as_i64(),
-        Value::Array(allowed) => allowed
-            .iter()
-            .any(|value| status.map(i64::from) == value.as_i64()),
-        Value::String(word) if word == "nonzero" => status.is_some_and(|code| code != 0),
-        _ => false,
-    }
-}
-
-fn outcome_matches(outcome: &Value, run: &WineRun) -> bool {
-    let exit_ok = outcome
-        .get("exit")
-        .is_none_or(|exit| exit_matches(exit, run.status));
-    let stdout_ok = outcome["stdout_trimmed"]
-        .as_str()
-        .is_none_or(|text| run.stdout.trim() == text);
-    exit_ok && stdout_ok
+    let outcome = Outcome {
+        status: run.status,
+        stdout: &run.stdout,
+        stderr: &run.stderr,
+        elapsed: run.elapsed,
+    };
+    expect::check(step, &outcome).map_err(anyhow::Error::msg)
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use serde_json::json;
 
     use super::*;
-
-    fn run(status: i32, stdout: &str) -> WineRun {
-        WineRun {
-            status: Some(status),
-            stdout: stdout.into(),
-            stderr: String::new(),
-            elapsed: Duration::ZERO,
-        }
-    }
-
-    #[test]
-    fn repeat_placeholder_expands() {
-        assert_eq!(expand("a{{repeat:B:3}}c"), "aBBBc");
-        assert_eq!(expand("{{repeat:A:2}}{{repeat:x:1}}"), "AAx");
-    }
-
-    #[test]
-    fn checker_rejects_wrong_output() {
-        let step = json!({"expect_exit": 1, "expect_stdout_trimmed": "credentials not found in native keychain"});
-        assert!(
-            check(
-                &step,
-                &run(1, "credentials not found in native keychain\r\n")
-            )
-            .is_ok()
-        );
-        assert!(
-            check(&step, &run(0, "credentials not found in native keychain")).is_err(),
-            "wrong exit status"
-        );
-        assert!(check(&step, &run(1, "{}")).is_err(), "wrong stdout");
-
-        let json_step = json!({"expect_stdout_json": {"Secret": "{{repeat:A:3}}"}});
-        assert!(check(&json_step, &run(0, r#"{"Secret":"AAA"}"#)).is_ok());
-        assert!(
-            check(&json_step, &run(0, r#"{"Secret":"AA"}"#)).is_err(),
-            "wrong secret"
-        );
-        assert!(
-            check(&json_step, &run(0, r#"{"Secret":"AAA"}{}"#)).is_err(),
-            "two JSON values"
-        );
-    }
 
     #[test]
     fn keyring_mode_unsets_the_store_variable() {
