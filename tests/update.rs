@@ -74,28 +74,53 @@ impl Installed {
     }
 }
 
-/// A server whose newest release is `NEWER`, with a fake helper of that version.
-fn server_with_newer_release() -> (ReleaseServer, String, Vec<u8>) {
+/// A server whose newest release is `NEWER`, with a fake helper of that
+/// version; returns the server and the archive's name.
+fn server_with_newer_release() -> (ReleaseServer, String) {
     let server = ReleaseServer::start();
-    let archive_name = release_server::archive_name(NEWER);
+    let archive_name = publish_fake_release(&server, NEWER, true, NEWER);
+    (server, archive_name)
+}
+
+/// Publishes release `tag` with an archive whose binary is a script that
+/// prints `printed` as its version, and the archive's checksums.txt.
+/// Returns the archive's name.
+fn publish_fake_release(server: &ReleaseServer, tag: &str, latest: bool, printed: &str) -> String {
+    let archive_name = release_server::archive_name(tag);
     let archive = release_server::tar_gz(&[
         (
             "docker-credential-atcr",
-            &release_server::fake_helper(NEWER),
+            &release_server::fake_helper(printed),
             0o755,
         ),
         ("LICENSE", b"MIT", 0o644),
     ]);
     let checksums = release_server::checksums(&[(&archive_name, &archive)]);
     server.publish(
-        NEWER,
-        true,
+        tag,
+        latest,
         &[
             (&archive_name, &archive),
             ("checksums.txt", checksums.as_bytes()),
         ],
     );
-    (server, archive_name, archive)
+    archive_name
+}
+
+/// Asserts that a failed `update` exited with 1 and left the binary
+/// byte-identical to `before`, with no temporary file beside it.
+fn assert_failed_unchanged(installed: &Installed, before: &[u8], run: &Run) {
+    assert_eq!(run.status, Some(1), "{run:?}");
+    assert_eq!(
+        installed.bytes(),
+        before,
+        "the old binary is byte-identical"
+    );
+    assert_eq!(
+        installed.dir_entries(),
+        ["docker-credential-atcr"],
+        "no temporary file is left"
+    );
 }
 
 fn update(installed: &Installed, server: &ReleaseServer, extra: &[&str]) -> Run {
@@ -108,7 +133,7 @@ fn update(installed: &Installed, server: &ReleaseServer, extra: &[&str]) -> Run 
 #[test]
 fn good_archive_replaces_binary() {
     let installed = Installed::new();
-    let (server, _, _) = server_with_newer_release();
+    let (server, _) = server_with_newer_release();
 
     let run = update(&installed, &server, &[]);
 
@@ -143,19 +168,14 @@ fn good_archive_replaces_binary() {
 #[test]
 fn bad_checksum_keeps_old_binary() {
     let installed = Installed::new();
-    let (server, archive_name, _) = server_with_newer_release();
+    let (server, archive_name) = server_with_newer_release();
     let wrong = format!("{}  {archive_name}\n", "0".repeat(64));
     server.publish(NEWER, true, &[("checksums.txt", wrong.as_bytes())]);
     let before = installed.bytes();
 
     let run = update(&installed, &server, &[]);
 
-    assert_eq!(run.status, Some(1), "{run:?}");
-    assert_eq!(
-        installed.bytes(),
-        before,
-        "the old binary is byte-identical"
-    );
+    assert_failed_unchanged(&installed, &before, &run);
     assert!(
         run.stderr
             .contains(&format!("checksum mismatch for {archive_name}")),
@@ -163,37 +183,22 @@ fn bad_checksum_keeps_old_binary() {
     );
     assert!(run.stderr.contains("checksums.txt"), "{run:?}");
     assert!(run.stdout.is_empty(), "{run:?}");
-    assert_eq!(
-        installed.dir_entries(),
-        ["docker-credential-atcr"],
-        "no temporary file is left"
-    );
 }
 
 #[test]
 fn truncated_download_keeps_old_binary() {
     let installed = Installed::new();
-    let (server, archive_name, _) = server_with_newer_release();
+    let (server, archive_name) = server_with_newer_release();
     server.truncate(&format!("/download/v{NEWER}/{archive_name}"));
     let before = installed.bytes();
 
     let run = update(&installed, &server, &[]);
 
-    assert_eq!(run.status, Some(1), "{run:?}");
-    assert_eq!(
-        installed.bytes(),
-        before,
-        "the old binary is byte-identical"
-    );
+    assert_failed_unchanged(&installed, &before, &run);
     assert!(run.stderr.contains(&archive_name), "{run:?}");
     assert!(
         run.stderr.contains("truncated") || run.stderr.contains("broke off"),
         "{run:?}"
-    );
-    assert_eq!(
-        installed.dir_entries(),
-        ["docker-credential-atcr"],
-        "no temporary file is left"
     );
 }
 
@@ -205,8 +210,7 @@ fn missing_release_names_url() {
 
     let run = update(&installed, &server, &[]);
 
-    assert_eq!(run.status, Some(1), "{run:?}");
-    assert_eq!(installed.bytes(), before);
+    assert_failed_unchanged(&installed, &before, &run);
     assert!(
         run.stderr.contains(&format!(
             "{}/latest/download/checksums.txt",
@@ -220,7 +224,7 @@ fn missing_release_names_url() {
 #[test]
 fn check_reports_versions_only() {
     let installed = Installed::new();
-    let (server, _, _) = server_with_newer_release();
+    let (server, _) = server_with_newer_release();
     let before = installed.bytes();
 
     let run = update(&installed, &server, &["--check"]);
@@ -249,19 +253,8 @@ fn check_reports_versions_only() {
 fn same_version_needs_force() {
     let installed = Installed::new();
     let server = ReleaseServer::start();
-    let archive_name = release_server::archive_name(CURRENT);
     // A script, because packing and checking the 100 MiB debug binary takes a minute.
-    let same = release_server::fake_helper(CURRENT);
-    let archive = release_server::tar_gz(&[("docker-credential-atcr", &same, 0o755)]);
-    let checksums = release_server::checksums(&[(&archive_name, &archive)]);
-    server.publish(
-        CURRENT,
-        true,
-        &[
-            (&archive_name, &archive),
-            ("checksums.txt", checksums.as_bytes()),
-        ],
-    );
+    publish_fake_release(&server, CURRENT, true, CURRENT);
 
     let run = update(&installed, &server, &[]);
     run.assert_status(0);
@@ -282,30 +275,16 @@ fn same_version_needs_force() {
             .contains(&format!("from {CURRENT} to {CURRENT}")),
         "{forced:?}"
     );
-    assert_eq!(installed.bytes(), same);
+    assert_eq!(installed.bytes(), release_server::fake_helper(CURRENT));
     assert_eq!(installed.dir_entries(), ["docker-credential-atcr"]);
 }
 
 #[test]
 fn version_option_installs_that_release() {
     let installed = Installed::new();
-    let (server, _, _) = server_with_newer_release();
+    let (server, _) = server_with_newer_release();
     let older = "9.9.8";
-    let archive_name = release_server::archive_name(older);
-    let archive = release_server::tar_gz(&[(
-        "docker-credential-atcr",
-        &release_server::fake_helper(older),
-        0o755,
-    )]);
-    let checksums = release_server::checksums(&[(&archive_name, &archive)]);
-    server.publish(
-        older,
-        false,
-        &[
-            (&archive_name, &archive),
-            ("checksums.txt", checksums.as_bytes()),
-        ],
-    );
+    publish_fake_release(&server, older, false, older);
 
     let run = update(&installed, &server, &["--version", older]);
 
@@ -324,38 +303,22 @@ fn version_option_installs_that_release() {
 fn wrong_version_in_archive_rejected() {
     let installed = Installed::new();
     let server = ReleaseServer::start();
-    let archive_name = release_server::archive_name(NEWER);
-    let archive = release_server::tar_gz(&[(
-        "docker-credential-atcr",
-        &release_server::fake_helper("1.0.0"),
-        0o755,
-    )]);
-    let checksums = release_server::checksums(&[(&archive_name, &archive)]);
-    server.publish(
-        NEWER,
-        true,
-        &[
-            (&archive_name, &archive),
-            ("checksums.txt", checksums.as_bytes()),
-        ],
-    );
+    publish_fake_release(&server, NEWER, true, "1.0.0");
     let before = installed.bytes();
 
     let run = update(&installed, &server, &[]);
 
-    assert_eq!(run.status, Some(1), "{run:?}");
-    assert_eq!(installed.bytes(), before);
+    assert_failed_unchanged(&installed, &before, &run);
     assert!(
         run.stderr.contains("docker-credential-atcr 1.0.0"),
         "{run:?}"
     );
-    assert_eq!(installed.dir_entries(), ["docker-credential-atcr"]);
 }
 
 #[test]
 fn apt_installed_prints_command() {
     let installed = Installed::new();
-    let (server, _, _) = server_with_newer_release();
+    let (server, _) = server_with_newer_release();
     let root = tempfile::tempdir().unwrap();
     let info = root.path().join("var/lib/dpkg/info");
     fs::create_dir_all(&info).unwrap();
