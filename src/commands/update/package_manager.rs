@@ -249,6 +249,14 @@ mod tests {
         fs::write(path, text).unwrap();
     }
 
+    /// Runs `detect` for `binary` in a root that holds one file, `path`
+    /// (relative to the root) with `text`, without asking rpm.
+    fn detect_with_file(binary: &str, path: &str, text: &str) -> Option<PackageManager> {
+        let root = tempfile::tempdir().unwrap();
+        write(root.path().join(path), text);
+        detect(Path::new(binary), root.path(), no_rpm)
+    }
+
     #[test]
     fn homebrew_paths() {
         for path in [
@@ -318,16 +326,10 @@ mod tests {
 
     #[test]
     fn dpkg_list_marks_apt() {
-        let root = tempfile::tempdir().unwrap();
-        write(
-            root.path()
-                .join("var/lib/dpkg/info/docker-credential-atcr.list"),
+        let manager = detect_with_file(
+            "/usr/bin/docker-credential-atcr",
+            "var/lib/dpkg/info/docker-credential-atcr.list",
             "/.\n/usr\n/usr/bin\n/usr/bin/docker-credential-atcr\n",
-        );
-        let manager = detect(
-            Path::new("/usr/bin/docker-credential-atcr"),
-            root.path(),
-            no_rpm,
         );
         assert_eq!(
             manager,
@@ -343,16 +345,10 @@ mod tests {
 
     #[test]
     fn dpkg_multiarch_list_marks_apt() {
-        let root = tempfile::tempdir().unwrap();
-        write(
-            root.path()
-                .join("var/lib/dpkg/info/docker-credential-atcr:arm64.list"),
+        let manager = detect_with_file(
+            "/usr/bin/docker-credential-atcr",
+            "var/lib/dpkg/info/docker-credential-atcr:arm64.list",
             "/usr/bin/docker-credential-atcr\n",
-        );
-        let manager = detect(
-            Path::new("/usr/bin/docker-credential-atcr"),
-            root.path(),
-            no_rpm,
         );
         assert_eq!(
             manager,
@@ -364,33 +360,20 @@ mod tests {
 
     #[test]
     fn dpkg_list_of_other_path_ignored() {
-        let root = tempfile::tempdir().unwrap();
-        write(
-            root.path()
-                .join("var/lib/dpkg/info/docker-credential-atcr.list"),
+        let manager = detect_with_file(
+            "/home/ana/.local/bin/docker-credential-atcr",
+            "var/lib/dpkg/info/docker-credential-atcr.list",
             "/usr/bin/docker-credential-atcr\n",
-        );
-        let manager = detect(
-            Path::new("/home/ana/.local/bin/docker-credential-atcr"),
-            root.path(),
-            no_rpm,
         );
         assert_eq!(manager, None);
     }
 
     #[test]
     fn pacman_bin_package_uses_aur_helper() {
-        let root = tempfile::tempdir().unwrap();
-        let files = "%FILES%\nusr/\nusr/bin/\nusr/bin/docker-credential-atcr\n";
-        write(
-            root.path()
-                .join("var/lib/pacman/local/docker-credential-atcr-bin-0.1.0-1/files"),
-            files,
-        );
-        let manager = detect(
-            Path::new("/usr/bin/docker-credential-atcr"),
-            root.path(),
-            no_rpm,
+        let manager = detect_with_file(
+            "/usr/bin/docker-credential-atcr",
+            "var/lib/pacman/local/docker-credential-atcr-bin-0.1.0-1/files",
+            "%FILES%\nusr/\nusr/bin/\nusr/bin/docker-credential-atcr\n",
         )
         .unwrap();
         assert_eq!(
@@ -407,16 +390,10 @@ mod tests {
 
     #[test]
     fn pacman_source_package() {
-        let root = tempfile::tempdir().unwrap();
-        write(
-            root.path()
-                .join("var/lib/pacman/local/docker-credential-atcr-0.1.0-2/files"),
+        let manager = detect_with_file(
+            "/usr/bin/docker-credential-atcr",
+            "var/lib/pacman/local/docker-credential-atcr-0.1.0-2/files",
             "%FILES%\nusr/bin/docker-credential-atcr\n",
-        );
-        let manager = detect(
-            Path::new("/usr/bin/docker-credential-atcr"),
-            root.path(),
-            no_rpm,
         )
         .unwrap();
         assert_eq!(
