@@ -74,8 +74,8 @@ impl Installed {
     }
 }
 
-/// A server whose newest release is `NEWER`, with a fake helper of that
-/// version; returns the server and the archive's name.
+/// Starts a server whose newest release is `NEWER`, with a fake helper of
+/// that version, and returns it and the archive's name.
 fn server_with_newer_release() -> (ReleaseServer, String) {
     let server = ReleaseServer::start();
     let archive_name = publish_fake_release(&server, NEWER, true, NEWER);

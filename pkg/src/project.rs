@@ -166,7 +166,7 @@ fn commit(root: &Path) -> Result<String> {
 }
 
 /// Formats seconds since 1970 as a `YYYY-MM-DD` UTC date. The last date it
-/// can write is 9999-12-31: [`parse_epoch`] refuses later epochs, and the
+/// can write is 9999-12-31: [`parse_epoch`] rejects later epochs, and the
 /// other callers pass OpenPGP timestamps, which are 32-bit.
 pub fn civil_date(epoch: u64) -> String {
     let time = UNIX_EPOCH + Duration::from_secs(epoch.min(LAST_EPOCH));
@@ -224,7 +224,7 @@ mod tests {
     }
 
     #[test]
-    fn epoch_after_9999_refused() {
+    fn epoch_after_9999_rejected() {
         assert_eq!(parse_epoch("253402300799").unwrap(), LAST_EPOCH);
         let error = parse_epoch("253402300800").unwrap_err().to_string();
         assert!(error.contains("after the year 9999"), "{error}");

@@ -249,7 +249,7 @@ mod tests {
         fs::write(path, text).unwrap();
     }
 
-    /// Runs `detect` for `binary` in a root that holds one file, `path`
+    /// Runs `detect` for `binary` in a root that contains one file, `path`
     /// (relative to the root) with `text`, without asking rpm.
     fn detect_with_file(binary: &str, path: &str, text: &str) -> Option<PackageManager> {
         let root = tempfile::tempdir().unwrap();
