@@ -8,6 +8,8 @@
 //! Before that, `apt-get update` must reject a copy of the repository whose
 //! Release file changed after signing, and one without signatures. Without
 //! these failures, a passing install would not show that apt checked them.
+//! It must also read a copy whose indexes under their plain names are stale,
+//! which shows that apt fetched them by hash.
 
 use std::fs;
 use std::path::Path;
@@ -71,6 +73,7 @@ pub fn check(project: &Project, dir: &Path) -> Result<()> {
         trust_site_key(&root, &site)?;
         if target == native {
             apt_rejects_bad_repositories(&root, &site)?;
+            apt_fetches_indexes_by_hash(project, &root, &site)?;
         }
         apt_install(project, &root, &site, target)?;
     }
@@ -177,6 +180,54 @@ fn apt_rejects_bad_repositories(root: &Path, site: &TestSite) -> Result<()> {
         eprintln!("  apt-get update rejects {what}: {line}");
     }
     fs::remove_file(&sources)?;
+    Ok(())
+}
+
+/// Checks that apt fetches the indexes by digest (`Acquire-By-Hash`):
+/// `apt-get update` must succeed on a copy of the site whose indexes under
+/// their plain names are stale, as a web cache may serve them for a while
+/// after a release. Fetched by name, they would not match the Release file.
+fn apt_fetches_indexes_by_hash(project: &Project, root: &Path, site: &TestSite) -> Result<()> {
+    let (stale, stale_url) = site.variant("stale-indexes", &["dists"])?;
+    let component = stale.join("dists").join(repo::SUITE).join(repo::COMPONENT);
+    let mut emptied = Vec::new();
+    for entry in
+        fs::read_dir(&component).with_context(|| format!("cannot list {}", component.display()))?
+    {
+        let index = entry?.path();
+        for name in ["Packages", "Packages.gz"] {
+            let path = index.join(name);
+            if path.is_file() {
+                fs::write(&path, b"")?;
+                emptied.push(path);
+            }
+        }
+    }
+    if emptied.is_empty() {
+        bail!(
+            "no Packages index found in {} to make stale",
+            component.display()
+        );
+    }
+
+    let sources = root.join("etc/apt/sources.list.d").join(repo::SOURCES_FILE);
+    fs::write(&sources, repo::apt_sources(&stale_url))?;
+    chroot::run(root, &["apt-get", "update"]).with_context(|| {
+        format!(
+            "apt-get update failed on {stale_url}, whose indexes under their plain names are \
+             stale: apt did not fetch them by hash"
+        )
+    })?;
+    let record = chroot::run(root, &["apt-cache", "show", PACKAGE])?;
+    let version = format!("Version: {}-{REVISION}", project.version);
+    if !record.lines().any(|line| line == version) {
+        bail!("apt-cache show {PACKAGE} lacks `{version}` after reading {stale_url}:\n{record}");
+    }
+    fs::remove_file(&sources)?;
+    eprintln!(
+        "  apt-get update fetched the indexes by hash: {} stale plain-named indexes were not read",
+        emptied.len()
+    );
     Ok(())
 }
 

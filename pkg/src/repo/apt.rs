@@ -4,6 +4,12 @@
 //!
 //! apt-ftparchive writes the indexes and the Release file, so their format
 //! and checksums are apt's own.
+//!
+//! Every index is also written under `by-hash/<hash>/<digest>` beside it,
+//! and the Release file sets `Acquire-By-Hash: yes`, so apt fetches indexes
+//! by digest. A client that reads a new InRelease while a web cache still
+//! serves the old indexes under their plain names still gets the indexes
+//! that this InRelease lists.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -69,12 +75,17 @@ pub fn write(site: &Path, debs: &[PathBuf], key: &SigningKey) -> Result<()> {
             ),
             "-o",
             &format!("APT::FTPArchive::Release::Components={COMPONENT}"),
+            "-o",
+            "APT::FTPArchive::Release::Acquire-By-Hash=yes",
             "release",
             ".",
         ],
     )?;
     let release_path = suite.join("Release");
     write_file(&release_path, &release)?;
+    let release = String::from_utf8(release)
+        .context("apt-ftparchive printed a Release file that is not UTF-8")?;
+    write_by_hash(&suite, &release)?;
     key.clearsign(&release_path, &suite.join("InRelease"))?;
     key.detach_sign(&release_path, &suite.join("Release.gpg"))?;
     eprintln!(
@@ -84,6 +95,66 @@ pub fn write(site: &Path, debs: &[PathBuf], key: &SigningKey) -> Result<()> {
         site.display()
     );
     Ok(())
+}
+
+/// Copies every file that `release`, the suite's Release file, lists to
+/// `by-hash/<hash>/<digest>` in the file's directory, for each hash section
+/// (`MD5Sum`, `SHA256` and so on) of the Release file.
+fn write_by_hash(suite: &Path, release: &str) -> Result<()> {
+    for entry in release_entries(release) {
+        let entry = entry?;
+        let file = suite.join(entry.path);
+        let directory = file
+            .parent()
+            .expect("a listed file is under the suite")
+            .join("by-hash")
+            .join(entry.hash);
+        fs::create_dir_all(&directory)
+            .with_context(|| format!("cannot create {}", directory.display()))?;
+        fs::copy(&file, directory.join(entry.digest)).with_context(|| {
+            format!(
+                "cannot copy {} into {}",
+                file.display(),
+                directory.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// One file of a Release file's hash section.
+#[derive(Debug, PartialEq)]
+struct ReleaseEntry<'a> {
+    /// The section's name, such as `SHA256`.
+    hash: &'a str,
+    digest: &'a str,
+    /// The path relative to the suite, such as `main/binary-amd64/Packages`.
+    path: &'a str,
+}
+
+/// Returns the entries of the hash sections of a Release file: the indented
+/// `digest size path` lines under a `SHA256:` (or other hash) line.
+fn release_entries(release: &str) -> impl Iterator<Item = Result<ReleaseEntry<'_>>> {
+    let mut hash = None;
+    release.lines().filter_map(move |line| {
+        if !line.starts_with(' ') {
+            hash = line.strip_suffix(':').filter(|name| !name.contains(' '));
+            return None;
+        }
+        let hash = hash?;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        Some(match fields[..] {
+            [digest, _size, path]
+                if digest.bytes().all(|byte| byte.is_ascii_hexdigit())
+                    && !path.split('/').any(|part| part == ".." || part.is_empty()) =>
+            {
+                Ok(ReleaseEntry { hash, digest, path })
+            }
+            _ => Err(anyhow::anyhow!(
+                "apt-ftparchive wrote a {hash} line that is not `digest size path`: {line:?}"
+            )),
+        })
+    })
 }
 
 /// Runs `apt-ftparchive args` in `dir` and returns what it printed.
@@ -138,6 +209,36 @@ mod tests {
                         Package: b\nArchitecture: all\n\nPackage: c\nArchitecture: amd64\n";
         let found: Vec<String> = architectures(packages).into_iter().collect();
         assert_eq!(found, ["amd64", "arm64"]);
+    }
+
+    #[test]
+    fn release_entries_read_hash_sections() {
+        let release = "Origin: x\nDate: Sat, 05 Dec 2026 02:00:00 UTC\nMD5Sum:\n \
+                       0123abcd 10 main/binary-amd64/Packages\nSHA256:\n \
+                       89ef 4 main/binary-amd64/Packages.gz\n";
+        let entries: Vec<ReleaseEntry> = release_entries(release).map(Result::unwrap).collect();
+        assert_eq!(
+            entries,
+            [
+                ReleaseEntry {
+                    hash: "MD5Sum",
+                    digest: "0123abcd",
+                    path: "main/binary-amd64/Packages"
+                },
+                ReleaseEntry {
+                    hash: "SHA256",
+                    digest: "89ef",
+                    path: "main/binary-amd64/Packages.gz"
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn release_entries_reject_escaping_path() {
+        let release = "SHA256:\n 89ef 4 ../../etc/passwd\n";
+        let error = release_entries(release).next().unwrap().unwrap_err();
+        assert!(error.to_string().contains("../../etc/passwd"), "{error}");
     }
 
     #[test]

@@ -32,6 +32,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use tempfile::TempDir;
 
+pub use apt::{COMPONENT, SUITE};
 pub use base_url::parse_base_url;
 pub use dnf::index as index_rpm_directory;
 pub use key::SigningKey;
