@@ -19,7 +19,7 @@ use crate::targets::Target;
 /// which [`Project::cargo`] sets, so `version` prints the same line for every
 /// artifact of one run.
 pub fn build(project: &Project, target: &Target) -> Result<PathBuf> {
-    require_rust_target(project, target)?;
+    require_rust_target(project, target.triple, "scripts/install-pkg-deps.sh")?;
     eprintln!(
         "building {PACKAGE} {} for {}",
         project.version, target.triple
@@ -72,15 +72,15 @@ pub fn run(target: &Target, binary: &Path, args: &[impl AsRef<OsStr>]) -> Result
     process::output(&mut command)
 }
 
-/// Fails with the `rustup` command to run when the standard library for `target` is not installed.
-fn require_rust_target(project: &Project, target: &Target) -> Result<()> {
+/// Fails with the `rustup` command to run when the standard library for
+/// `triple` is not installed. `installer` names the script that installs it.
+pub fn require_rust_target(project: &Project, triple: &str, installer: &str) -> Result<()> {
     let sysroot = process::stdout_text(project.command("rustc").args(["--print", "sysroot"]))?;
-    let library = Path::new(&sysroot).join("lib/rustlib").join(target.triple);
+    let library = Path::new(&sysroot).join("lib/rustlib").join(triple);
     if !library.is_dir() {
         bail!(
-            "the Rust target {triple} is not installed ({} is missing): run `rustup target add {triple}` or scripts/install-pkg-deps.sh",
-            library.display(),
-            triple = target.triple
+            "the Rust target {triple} is not installed ({} is missing): run `rustup target add {triple}` or {installer}",
+            library.display()
         );
     }
     Ok(())

@@ -136,7 +136,7 @@ pub fn add_to_snapshot(project: &Project) -> Result<()> {
 
 /// Builds the release .exe of `target` and signs it when a certificate is configured.
 pub fn build(project: &Project, target: &WindowsTarget) -> Result<PathBuf> {
-    require_rust_target(project, target)?;
+    crate::binary::require_rust_target(project, target.triple, "scripts/install-windows-deps.sh")?;
     eprintln!(
         "building {PACKAGE} {} for {}",
         project.version, target.triple
@@ -363,20 +363,6 @@ fn zip_time(epoch: u64) -> Result<zip::DateTime> {
             "SOURCE_DATE_EPOCH {epoch} ({date}) is outside the zip date range 1980-2107"
         )
     })
-}
-
-/// Fails with the `rustup` command to run when the standard library for `target` is not installed.
-fn require_rust_target(project: &Project, target: &WindowsTarget) -> Result<()> {
-    let sysroot = process::stdout_text(project.command("rustc").args(["--print", "sysroot"]))?;
-    let library = Path::new(&sysroot).join("lib/rustlib").join(target.triple);
-    if !library.is_dir() {
-        bail!(
-            "the Rust target {triple} is not installed ({} is missing): run `rustup target add {triple}` or scripts/install-windows-deps.sh",
-            library.display(),
-            triple = target.triple
-        );
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -162,14 +162,7 @@ impl WinePrefix {
         cwd: &Path,
         timeout: Duration,
     ) -> Result<WineRun> {
-        let mut command = self.command("wine");
-        command.arg(program.into()).args(args).current_dir(cwd);
-        for (key, value) in env {
-            match value {
-                Some(value) => command.env(key, value),
-                None => command.env_remove(key),
-            };
-        }
+        let command = self.program_command(program, args, env, cwd);
         run_with_stdin(command, Some(stdin), timeout)
     }
 
@@ -183,6 +176,19 @@ impl WinePrefix {
         cwd: &Path,
         timeout: Duration,
     ) -> Result<WineRun> {
+        let command = self.program_command(program, args, env, cwd);
+        run_with_stdin(command, None, timeout)
+    }
+
+    /// Returns the command `wine PROGRAM ARGS…` in `cwd`, with the `env`
+    /// changes applied (`None` unsets the variable).
+    fn program_command(
+        &self,
+        program: impl Into<OsString>,
+        args: &[&str],
+        env: &[(String, Option<String>)],
+        cwd: &Path,
+    ) -> Command {
         let mut command = self.command("wine");
         command.arg(program.into()).args(args).current_dir(cwd);
         for (key, value) in env {
@@ -191,7 +197,7 @@ impl WinePrefix {
                 None => command.env_remove(key),
             };
         }
-        run_with_stdin(command, None, timeout)
+        command
     }
 
     /// Runs `wine reg …` and returns its output; fails on a non-zero exit.
