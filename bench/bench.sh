@@ -47,8 +47,8 @@ work="$(mktemp -d)"
 bus_pid=""
 keyring_pid=""
 cleanup() {
-  [ -n "$keyring_pid" ] && kill "$keyring_pid" 2>/dev/null || true
-  [ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null || true
+  if [ -n "$keyring_pid" ]; then kill "$keyring_pid" 2>/dev/null || true; fi
+  if [ -n "$bus_pid" ]; then kill "$bus_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

@@ -21,17 +21,13 @@ workflows=(.github/workflows/ci.yml .github/workflows/release.yml)
 # --- Install the tools (each step is skipped when already done) ---------
 
 set -e
-sudo=()
-[ "$(id -u)" -eq 0 ] || sudo=(sudo)
 missing=()
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 command -v ruby >/dev/null || missing+=(ruby)
 command -v npm >/dev/null || missing+=(nodejs npm)
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 if [ "${#missing[@]}" -gt 0 ]; then
-  echo "installing: ${missing[*]}"
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  scripts/apt-install-missing.sh "${missing[@]}"
 fi
 
 mkdir -p "$tools"
@@ -120,7 +116,8 @@ check_scripts_exist() {
   return "$status"
 }
 check "workflow scripts exist (${#called[@]})" check_scripts_exist
-mapfile -t shell_scripts < <(printf '%s\n' install.sh scripts/check-release.sh "${called[@]}" | grep '\.sh$' | sort -u)
+# Also every other shell script of the repository, which these scripts call.
+mapfile -t shell_scripts < <(printf '%s\n' install.sh .ci/run bench/bench.sh scripts/*.sh "${called[@]}" | grep -E '\.sh$|^\.ci/run$' | sort -u)
 for script in "${shell_scripts[@]}"; do
   [ -f "$script" ] && check "shellcheck $script" shellcheck "$script"
 done

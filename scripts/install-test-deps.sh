@@ -20,20 +20,10 @@ apt_packages=(
   golang-docker-credential-helpers  # docker-credential-secretservice, the benchmark's peer
 )
 
-missing=()
-for package in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-# The Docker CLI (client only; the tests never start a daemon).
-command -v docker >/dev/null || missing+=(docker.io)
-
-if [ "${#missing[@]}" -gt 0 ]; then
-  sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  echo "installing: ${missing[*]}"
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# The Docker CLI (client only; the tests never start a daemon), unless one
+# is on PATH from another source.
+command -v docker >/dev/null || apt_packages+=(docker.io)
+scripts/apt-install-missing.sh "${apt_packages[@]}"
 
 venv=target/test-venv
 if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import docker" 2>/dev/null; then

@@ -22,18 +22,7 @@ apt_packages=(
   python3-venv          # the virtual environment for check-jsonschema
 )
 
-missing=()
-for package in "${apt_packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-
-if [ "${#missing[@]}" -gt 0 ]; then
-  sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  echo "installing: ${missing[*]}"
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+scripts/apt-install-missing.sh "${apt_packages[@]}"
 
 if ! rustup target list --installed | grep -qx x86_64-pc-windows-gnu; then
   echo "adding the Rust target x86_64-pc-windows-gnu"
