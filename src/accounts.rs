@@ -260,6 +260,28 @@ pub fn remove(credentials: &Credentials, account: &Account) -> Result<(), StoreE
     index.save(credentials.paths())
 }
 
+/// Removes every account of `registry` and their device secrets, and
+/// returns how many there were.
+pub fn remove_registry(credentials: &Credentials, registry: &str) -> Result<usize, StoreError> {
+    let _lock = credentials.lock()?;
+    let mut index = Index::load(credentials.paths())?;
+    credentials.clean_stale_secrets(&mut index);
+
+    let (removed, kept): (Vec<Account>, Vec<Account>) = std::mem::take(&mut index.accounts)
+        .into_iter()
+        .partition(|account| account.registry == registry);
+    index.accounts = kept;
+    for account in &removed {
+        credentials.delete_or_record(&mut index, account.store, &account.secret_key())?;
+        log::info!("logged out {} from {}", account.handle, account.registry);
+    }
+    index.active.remove(registry);
+    if !removed.is_empty() {
+        index.save(credentials.paths())?;
+    }
+    Ok(removed.len())
+}
+
 /// Makes `account` the active account of its registry.
 pub fn activate(credentials: &Credentials, account: &Account) -> Result<(), StoreError> {
     let _lock = credentials.lock()?;

@@ -19,7 +19,6 @@ use crate::parent_process;
 use crate::secret::Secret;
 use crate::server_url::{ServerUrl, ServerUrlError};
 use crate::store::credentials::Credential;
-use crate::store::index::Index;
 use crate::store::{Credentials, StoreError};
 
 /// `get` or `erase` of a server with no stored credential.
@@ -186,21 +185,17 @@ fn store(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
     Ok(())
 }
 
-/// Erases what `get` would return for the server: the credential that
-/// `store` put there and the registry's active ATCR account, so `docker
-/// logout atcr.io` logs the user out.
+/// Erases everything that `get` could return for the server: the credential
+/// that `store` put there and every ATCR account of the registry, so `docker
+/// logout atcr.io` logs the user out. Docker calls `erase` once for each
+/// spelling of the address. The first call removes everything and the later
+/// ones report not found, which Docker accepts when one call succeeded.
 fn erase(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
     let server = ServerUrl::parse(input)?;
     let erased_stored = credentials.erase(&server)?;
+    let logged_out = accounts::remove_registry(credentials, &server.key)?;
 
-    let index = Index::load(credentials.paths())?;
-    let active = accounts::active_account(&index, &server.key).cloned();
-    if let Some(account) = &active {
-        accounts::remove(credentials, account)?;
-        log::info!("logged out {} from {}", account.handle, account.registry);
-    }
-
-    if erased_stored || active.is_some() {
+    if erased_stored || logged_out > 0 {
         Ok(())
     } else {
         Err(ProtocolError::NotFound)

@@ -535,6 +535,50 @@ fn docker_logout_erases_active_account() {
     );
 }
 
+/// Docker's `logout` runs `erase` for the address as typed, its host name,
+/// and the host with `http://` and with `https://` (docker/cli,
+/// cli/command/registry/logout.go). Every account goes with the first call,
+/// so how many spellings Docker tries does not matter.
+#[test]
+fn docker_logout_sequence_erases_every_account() {
+    let (appview, sandbox) = two_accounts();
+    appview.push_replies([grant(
+        "carol.example.org",
+        "did:plc:carol",
+        "atcr_device_carol",
+    )]);
+    login(&sandbox, &appview).assert_status(0);
+    sandbox.store(&appview.registry(), "dockeruser", "password");
+    let host = appview.registry();
+
+    let first = sandbox.run(&["erase"], &host);
+    first.assert_status(0);
+    for spelling in [
+        host.clone(),
+        format!("http://{host}"),
+        format!("https://{host}"),
+    ] {
+        let again = sandbox.run(&["erase"], &spelling);
+        assert_eq!(
+            again.stdout_trimmed(),
+            "credentials not found in native keychain",
+            "erase {spelling} after the first erase: {again:?}"
+        );
+    }
+
+    assert_eq!(sandbox.get(&host).status, Some(1), "get after logout");
+    assert_eq!(sandbox.run(&["list"], "").json(), json!({}));
+    let status = sandbox.run(&["status", "--json"], "");
+    status.assert_status(1);
+    assert_eq!(status.json()["accounts"], json!([]), "{status:?}");
+    assert!(
+        !fs::read_to_string(sandbox.secrets_file())
+            .unwrap()
+            .contains("atcr_device"),
+        "the device secrets are gone"
+    );
+}
+
 #[test]
 fn environment_token_only_for_its_registry() {
     let mut sandbox = Sandbox::new();

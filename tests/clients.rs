@@ -580,3 +580,39 @@ fn docker_logout_erases_stored() {
         "docker logout erased the helper's entry"
     );
 }
+
+/// `docker logout` logs out every ATCR account of the registry, although it
+/// runs `erase` once for each spelling of the address.
+#[test]
+fn docker_logout_removes_every_account() {
+    let appview = support::appview::AppView::start();
+    let client = docker_client(StoreKind::File);
+    let docker = require_tool("docker");
+    let host = appview.registry();
+    for name in ["alice", "bob", "carol"] {
+        appview.push_replies([support::appview::TokenReply::Grant {
+            handle: format!("{name}.example.com"),
+            did: format!("did:plc:{name}"),
+            secret: format!("atcr_device_{name}"),
+        }]);
+        client
+            .sandbox
+            .run(&["login", &appview.url(), "--no-browser"], "")
+            .assert_status(0);
+    }
+    client
+        .sandbox
+        .run(&["configure-docker", &host], "")
+        .assert_status(0);
+
+    let logout = client.run(&docker, &["logout", &host], "");
+    assert_eq!(logout.status, Some(0), "docker logout failed: {logout:#?}");
+    assert_eq!(client.list(), json!({}), "list after docker logout");
+    assert_eq!(
+        client.sandbox.get(&host).stdout_trimmed(),
+        "credentials not found in native keychain",
+        "get after docker logout"
+    );
+    let status = client.sandbox.run(&["status", "--json"], "");
+    assert_eq!(status.json()["accounts"], json!([]), "{status:?}");
+}
