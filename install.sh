@@ -73,11 +73,29 @@ detect_arch() {
     esac
 }
 
+# is_loopback_http URL: succeeds when URL is http:// with the host 127.0.0.1,
+# localhost or [::1] and at most a numeric port. The whole authority is
+# compared, so http://localhost:80@example.com/ (host example.com) fails.
+is_loopback_http() {
+    authority=${1#http://}
+    authority=${authority%%[/?#]*}
+    case $authority in
+        127.0.0.1 | localhost | '[::1]') return 0 ;;
+        127.0.0.1:*) port=${authority#127.0.0.1:} ;;
+        localhost:*) port=${authority#localhost:} ;;
+        '[::1]':*) port=${authority#'[::1]':} ;;
+        *) return 1 ;;
+    esac
+    case $port in
+        '' | *[!0-9]*) return 1 ;;
+    esac
+}
+
 # Plain http is accepted only for a server on this machine, as the helper's
 # `update` command accepts it; everything else must use https.
 case $base_url in
     https://*) allowed_protocols='=https' ;;
-    http://127.0.0.1:* | http://127.0.0.1/* | http://localhost:* | http://localhost/* | http://\[::1\]:* | http://\[::1\]/*)
+    http://*) is_loopback_http "$base_url" || fail "invalid ATCR_RELEASE_BASE_URL '$base_url': expected an https:// URL (http:// is accepted only for 127.0.0.1, localhost and [::1], with a numeric port)"
         allowed_protocols='=https,http' ;;
     *) fail "invalid ATCR_RELEASE_BASE_URL '$base_url': expected an https:// URL (http:// is accepted only for 127.0.0.1, localhost and [::1])" ;;
 esac

@@ -409,22 +409,29 @@ fn invalid_version_is_rejected() {
 #[test]
 fn plain_http_base_url_is_rejected() {
     let server = ReleaseServer::start();
-    let scratch = Scratch::new();
+    // The hosts of the last three are example.com and example.invalid, behind
+    // user info that names a loopback host; the shell checks them before any
+    // download, so nothing resolves them.
+    for url in [
+        "http://example.com/releases",
+        "http://localhost:80@example.com/releases",
+        "http://127.0.0.1@example.invalid/releases",
+        "http://[::1]:1x/releases",
+    ] {
+        let scratch = Scratch::new();
+        let run = scratch.run(&server, &[("ATCR_RELEASE_BASE_URL", url)]);
 
-    let run = scratch.run(
-        &server,
-        &[("ATCR_RELEASE_BASE_URL", "http://example.com/releases")],
-    );
-
-    assert_eq!(run.status, Some(1), "{run:?}");
-    assert!(
-        run.stderr
-            .contains("invalid ATCR_RELEASE_BASE_URL 'http://example.com/releases'"),
-        "{run:?}"
-    );
-    assert!(
-        run.stderr.contains("https://"),
-        "the error names the fix: {run:?}"
-    );
-    assert_nothing_installed(&scratch);
+        assert_eq!(run.status, Some(1), "{url}: {run:?}");
+        assert!(
+            run.stderr
+                .contains(&format!("invalid ATCR_RELEASE_BASE_URL '{url}'")),
+            "{url}: {run:?}"
+        );
+        assert!(
+            run.stderr.contains("https://"),
+            "the error names the fix: {run:?}"
+        );
+        assert_nothing_installed(&scratch);
+    }
+    assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
