@@ -17,7 +17,7 @@ const ENVIRONMENT_HELP: &str = "Environment:
   ATCR_USERNAME, ATCR_TOKEN  credentials that get returns for ATCR_REGISTRY (default atcr.io) without a login
   ATCR_CREDENTIAL_STORE      keyring or file: the store for new secrets (default: the keyring if one answers)
   ATCR_LOG                   log level on stderr: error, warn, info, debug or trace (default: warn)
-  ATCR_HTTP_TIMEOUT          seconds one request to the AppView may take (default: 10; 5 for status checks)
+  ATCR_HTTP_TIMEOUT          seconds one request to the AppView may take, 0.001 to 3600 (default: 10; 5 for status checks)
   ATCR_RELEASE_BASE_URL      the releases URL that update downloads from
   DOCKER_CONFIG              the directory holding Docker's config.json (default: ~/.docker)
   BROWSER                    the browser that login opens";

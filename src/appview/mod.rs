@@ -25,7 +25,9 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 pub enum AppViewError {
     #[error("invalid registry {input:?}: {reason}")]
     InvalidRegistry { input: String, reason: String },
-    #[error("invalid ATCR_HTTP_TIMEOUT {0:?}: set it to a number of seconds such as 10")]
+    #[error(
+        "invalid ATCR_HTTP_TIMEOUT {0:?}: set it to a number of seconds from 0.001 to 3600, such as 10"
+    )]
     InvalidTimeout(String),
     #[error("cannot create the HTTP client: {0}")]
     Client(String),
@@ -91,18 +93,27 @@ fn is_loopback(origin: &Url) -> bool {
     }
 }
 
+/// The range of `ATCR_HTTP_TIMEOUT`, in seconds: one millisecond to one hour.
+const TIMEOUT_RANGE: std::ops::RangeInclusive<f64> = 0.001..=3600.0;
+
 /// The per-request timeout: `ATCR_HTTP_TIMEOUT` seconds, or [`DEFAULT_TIMEOUT`].
 pub fn request_timeout() -> Result<Duration, AppViewError> {
     match std::env::var("ATCR_HTTP_TIMEOUT") {
-        Ok(value) if !value.trim().is_empty() => value
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .filter(|seconds| seconds.is_finite() && *seconds > 0.0)
-            .map(Duration::from_secs_f64)
-            .ok_or(AppViewError::InvalidTimeout(value)),
+        Ok(value) if !value.trim().is_empty() => parse_timeout(&value),
         _ => Ok(DEFAULT_TIMEOUT),
     }
+}
+
+/// Parses an `ATCR_HTTP_TIMEOUT` value, seconds within [`TIMEOUT_RANGE`].
+fn parse_timeout(value: &str) -> Result<Duration, AppViewError> {
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        // NaN is in no range, so it is rejected here too.
+        .filter(|seconds| TIMEOUT_RANGE.contains(seconds))
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| AppViewError::InvalidTimeout(value.to_owned()))
 }
 
 /// An HTTP client with the helper's User-Agent and `timeout` that follows no
@@ -145,5 +156,26 @@ mod tests {
     #[test]
     fn registry_with_path_is_rejected() {
         assert!(AppView::parse("atcr.io/alice").is_err());
+    }
+
+    #[test]
+    fn timeout_accepts_its_range() {
+        assert_eq!(parse_timeout("10").unwrap(), Duration::from_secs(10));
+        assert_eq!(parse_timeout(" 0.5 ").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_timeout("0.001").unwrap(), Duration::from_millis(1));
+        assert_eq!(parse_timeout("3600").unwrap(), Duration::from_secs(3600));
+    }
+
+    #[test]
+    fn timeout_rejects_out_of_range() {
+        for value in [
+            "0", "-5", "0.0001", "3600.5", "1e20", "1.8e19", "inf", "nan", "ten",
+        ] {
+            let error = parse_timeout(value).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("invalid ATCR_HTTP_TIMEOUT {value:?}")),
+                "{value}: {error}"
+            );
+        }
     }
 }
