@@ -11,6 +11,7 @@ pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod docker_config;
+pub mod identity;
 pub mod json_error;
 pub mod parent_process;
 pub mod paths;

@@ -358,6 +358,38 @@ fn login_again_replaces_secret() {
     assert_eq!(status["accounts"].as_array().unwrap().len(), 1, "{status}");
 }
 
+/// An AppView that returns a handle or DID with terminal control sequences
+/// cannot make login print them or store the account.
+#[test]
+fn login_rejects_invalid_identity() {
+    let fake_success = "alice.bsky.social\n\u{1b}[2J✓ Logged in to atcr.io as alice.bsky.social";
+    for (handle, did, field) in [
+        (fake_success, "did:plc:alice", "handle"),
+        (
+            "alice.bsky.social",
+            "did:plc:alice\u{1b}]0;title\u{7}",
+            "did",
+        ),
+    ] {
+        let appview = AppView::start();
+        let sandbox = Sandbox::new();
+        appview.push_replies([grant(handle, did, "atcr_device_alice")]);
+
+        let run = login(&sandbox, &appview);
+
+        run.assert_status(1);
+        assert!(
+            run.stderr
+                .contains(&format!("returned an invalid \"{field}\"")),
+            "{run:?}"
+        );
+        assert!(!run.stderr.contains('\u{1b}'), "{run:?}");
+        assert!(!run.stdout.contains('\u{1b}'), "{run:?}");
+        assert_eq!(sandbox.get(&appview.registry()).status, Some(1));
+        assert!(!sandbox.secrets_file().exists(), "nothing was stored");
+    }
+}
+
 #[test]
 fn login_keeps_secret_in_keyring() {
     let service = SecretService::start();

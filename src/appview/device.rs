@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use thiserror::Error;
 
 use super::AppView;
+use crate::identity;
 use crate::secret::Secret;
 
 /// The interval RFC 8628 prescribes when the server sends none.
@@ -263,10 +264,28 @@ fn poll_once(client: &Client, appview: &AppView, code: &DeviceCode) -> Result<Po
                 field: name,
             })
     };
+    // The handle and DID are printed and stored, so a value that is not an
+    // identifier (with control characters, say) is rejected, and not quoted.
+    let invalid = |field: &'static str, expected: &str| DeviceError::InvalidField {
+        url: url.to_string(),
+        field,
+        expected: expected.to_owned(),
+    };
+    let handle = field("handle")?;
+    if !identity::is_handle(&handle) {
+        return Err(invalid(
+            "handle",
+            "an AT Protocol handle such as alice.bsky.social",
+        ));
+    }
+    let did = field("did")?;
+    if !identity::is_did(&did) {
+        return Err(invalid("did", "a DID such as did:plc:abc123"));
+    }
     Ok(Poll::Granted(DeviceGrant {
         device_secret: Secret::new(field("device_secret")?),
-        handle: field("handle")?,
-        did: field("did")?,
+        handle,
+        did,
     }))
 }
 
