@@ -22,10 +22,24 @@ fn main() {
         .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".into());
 
+    // A set but malformed SOURCE_DATE_EPOCH fails the build, as the
+    // specification asks (https://reproducible-builds.org/specs/source-date-epoch/).
     let date = env::var("SOURCE_DATE_EPOCH")
         .ok()
-        .and_then(|value| value.trim().parse::<u64>().ok())
-        .and_then(date_from_epoch)
+        .filter(|value| !value.trim().is_empty())
+        .map(|value| {
+            value
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .and_then(date_from_epoch)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "invalid SOURCE_DATE_EPOCH `{value}`: expected whole seconds since 1970 \
+                         up to the end of the year 9999, such as 1767225600"
+                    )
+                })
+        })
         .or_else(|| git(&["log", "-1", "--format=%cd", "--date=format:%Y-%m-%d"]))
         .unwrap_or_else(|| "unknown".into());
 
