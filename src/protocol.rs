@@ -19,6 +19,7 @@ use crate::parent_process;
 use crate::secret::Secret;
 use crate::server_url::{ServerUrl, ServerUrlError};
 use crate::store::credentials::Credential;
+use crate::store::index::Index;
 use crate::store::{Credentials, StoreError};
 
 /// `get` or `erase` of a server with no stored credential.
@@ -182,6 +183,20 @@ fn store(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
     };
 
     credentials.store(&server, &credential)?;
+
+    // `get` prefers a logged-in ATCR account to what `store` put there, so
+    // say so: `docker login -u NAME` succeeds, but pushes would run as the account.
+    let index = Index::load(credentials.paths())?;
+    if let Some(account) = accounts::active_account(&index, &server.key) {
+        log::warn!(
+            "stored the credential of {} for {}, but get returns the logged-in ATCR account {} \
+             instead: run `docker-credential-atcr logout {}` to use the stored one",
+            credential.username,
+            server.key,
+            account.handle,
+            server.key
+        );
+    }
     Ok(())
 }
 

@@ -754,7 +754,14 @@ fn list_and_erase_match_get() {
     let appview = AppView::start();
     let sandbox = Sandbox::new();
     login(&sandbox, &appview).assert_status(0);
-    sandbox.store(&appview.registry(), "dockeruser", "password");
+    let stored = sandbox.store(&appview.registry(), "dockeruser", "password");
+    assert!(
+        stored
+            .stderr
+            .contains("but get returns the logged-in ATCR account alice.bsky.social instead"),
+        "store warns that get returns the account: {stored:?}"
+    );
+    assert!(stored.stdout.is_empty(), "{stored:?}");
 
     assert_eq!(
         sandbox.get(&appview.registry()).json()["Username"],
