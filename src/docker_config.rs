@@ -39,6 +39,11 @@ pub enum DockerConfigError {
     InvalidRegistry { registry: String, reason: String },
     #[error("{} kept changing while being updated; run the command again", path.display())]
     Contended { path: PathBuf },
+    #[error(
+        "{} is read-only, so it was left unchanged: make it writable (chmod u+w on Unix) and run the command again",
+        path.display()
+    )]
+    ReadOnly { path: PathBuf },
 }
 
 /// The result of editing the configuration in memory.
@@ -143,6 +148,13 @@ pub fn apply(plan: &Plan) -> Result<Option<PathBuf>, DockerConfigError> {
 
     if read_optional(&plan.path)? != plan.before {
         return Err(DockerConfigError::Contended {
+            path: plan.path.clone(),
+        });
+    }
+    // The replacement is written beside the file and renamed over it, which
+    // a read-only file does not prevent, so its mode is checked here.
+    if fs::metadata(&plan.path).is_ok_and(|meta| meta.permissions().readonly()) {
+        return Err(DockerConfigError::ReadOnly {
             path: plan.path.clone(),
         });
     }

@@ -173,6 +173,34 @@ fn keeps_file_mode() {
 }
 
 #[test]
+fn read_only_config_is_left_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let config = sandbox.docker_config();
+    fs::create_dir_all(config.parent().unwrap()).unwrap();
+    fs::write(&config, r#"{"auths": {}}"#).unwrap();
+    fs::set_permissions(&config, fs::Permissions::from_mode(0o444)).unwrap();
+
+    let run = sandbox.run(&["configure-docker"], "");
+
+    run.assert_status(1);
+    assert!(run.stderr.contains("is read-only"), "{run:?}");
+    assert!(
+        run.stderr.contains("chmod u+w"),
+        "the error names the fix: {run:?}"
+    );
+    assert_eq!(fs::read_to_string(&config).unwrap(), r#"{"auths": {}}"#);
+    assert_eq!(
+        fs::metadata(&config).unwrap().permissions().mode() & 0o777,
+        0o444
+    );
+    assert!(
+        !config.with_extension("json.bak").exists(),
+        "no backup is written"
+    );
+}
+
+#[test]
 fn writes_target_of_dangling_symlink() {
     let sandbox = Sandbox::new();
     let target = sandbox.path().join("dotfiles/docker.json");
