@@ -278,3 +278,50 @@ fn erase_without_keyring_deletes_later() {
         serde_json::from_slice(&fs::read(sandbox.index_file()).unwrap()).unwrap();
     assert!(index.get("stale_secrets").is_none(), "{index}");
 }
+
+/// Deletions that earlier commands left to do cost a hung keyring one
+/// timeout per command, not one per deletion, and none with the file store
+/// forced.
+#[test]
+fn hung_bus_bounds_pending_deletions() {
+    let service = SecretService::start();
+    let mut sandbox = Sandbox::with_secret_service(&service);
+    let servers = ["a.example", "b.example", "c.example", "d.example"];
+    for server in servers {
+        sandbox.store(server, "alice", "s3cret");
+    }
+    sandbox.set(
+        "DBUS_SESSION_BUS_ADDRESS",
+        format!("unix:path={}", sandbox.path().join("no-bus").display()),
+    );
+    for server in servers {
+        sandbox.run(&["erase"], server).assert_status(0);
+    }
+
+    let bus = HungBus::start();
+    sandbox.set("DBUS_SESSION_BUS_ADDRESS", bus.address());
+    sandbox.set("ATCR_CREDENTIAL_STORE", "file");
+    let forced = sandbox.store("e.example", "bob", "other");
+    assert!(
+        forced.elapsed < Duration::from_secs(1),
+        "the file store does not wait on the keyring: {forced:?}"
+    );
+    assert_eq!(bus.connection_count(), 0, "nothing connected to the bus");
+
+    sandbox.unset("ATCR_CREDENTIAL_STORE");
+    let chosen = sandbox.store("f.example", "bob", "other");
+    // One keyring timeout for the first pending deletion and one for the
+    // write, which then falls back to the file store: 1.5 s each, where one
+    // per deletion would take 7.5 s.
+    assert!(
+        chosen.elapsed < Duration::from_secs(5),
+        "four pending deletions cost one timeout: {chosen:?}"
+    );
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(sandbox.index_file()).unwrap()).unwrap();
+    assert_eq!(
+        index["stale_secrets"].as_array().map(Vec::len),
+        Some(servers.len()),
+        "every deletion is still recorded: {index}"
+    );
+}

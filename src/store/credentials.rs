@@ -234,12 +234,22 @@ impl Credentials {
         if index.stale_secrets.is_empty() {
             return;
         }
+        // With the file store forced, the keyring is not touched; and after
+        // one keyring failure (locked, unreachable, timed out) the other
+        // keyring records wait for a later command, so a hung keyring costs
+        // each command one timeout, not one per record.
+        let mut skip_keyring = self.forced == Some(Backend::File);
         let stale = std::mem::take(&mut index.stale_secrets);
         for record in stale {
             if index.names_secret(&record.key, record.store) {
                 continue;
             }
+            if record.store == Backend::Keyring && skip_keyring {
+                index.stale_secrets.push(record);
+                continue;
+            }
             if self.delete_secret(record.store, &record.key).is_err() {
+                skip_keyring |= record.store == Backend::Keyring;
                 index.stale_secrets.push(record);
             }
         }
