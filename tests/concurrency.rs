@@ -115,4 +115,45 @@ fn killed_store_keeps_previous_entries() {
         leftovers.is_empty(),
         "the next store removes what killed writers left: {leftovers:?}"
     );
+    let index: serde_json::Value =
+        serde_json::from_slice(&fs::read(sandbox.index_file()).unwrap()).unwrap();
+    let secrets: serde_json::Value =
+        serde_json::from_slice(&fs::read(sandbox.secrets_file()).unwrap()).unwrap();
+    for key in secrets["secrets"].as_object().unwrap().keys() {
+        assert!(
+            index["credentials"].get(key).is_some(),
+            "the secret of {key} has no index entry, so no command could erase it: {index}"
+        );
+    }
+}
+
+/// A writer killed after it wrote a secret but before it saved the index
+/// leaves a secret that no command can read or erase. The next write
+/// removes it.
+#[test]
+fn next_write_removes_orphaned_secret() {
+    let sandbox = Sandbox::new();
+    sandbox.store("orphan.example", "alice", "orphan-secret");
+    sandbox.store("kept.example", "bob", "kept-secret");
+    // The state that the killed writer leaves: the secret without its index entry.
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&fs::read(sandbox.index_file()).unwrap()).unwrap();
+    index["credentials"]
+        .as_object_mut()
+        .unwrap()
+        .remove("orphan.example");
+    fs::write(sandbox.index_file(), index.to_string()).unwrap();
+    assert!(
+        fs::read_to_string(sandbox.secrets_file())
+            .unwrap()
+            .contains("orphan-secret")
+    );
+    assert_eq!(sandbox.run(&["erase"], "orphan.example").status, Some(1));
+
+    sandbox.store("new.example", "carol", "new-secret");
+
+    let secrets = fs::read_to_string(sandbox.secrets_file()).unwrap();
+    assert!(!secrets.contains("orphan-secret"), "{secrets}");
+    assert_eq!(sandbox.get("kept.example").json()["Secret"], "kept-secret");
+    assert_eq!(sandbox.get("new.example").json()["Secret"], "new-secret");
 }
