@@ -524,6 +524,35 @@ fn switch_toggles_and_chooses() {
 }
 
 #[test]
+fn handle_as_registry_suggests_command() {
+    let (appview, sandbox) = two_accounts();
+    let registry = appview.registry();
+
+    let logout = sandbox.run(&["logout", "alice.bsky.social"], "");
+    logout.assert_status(1);
+    assert!(
+        logout.stderr.contains(&format!(
+            "\"alice.bsky.social\" is an account, not a registry: run docker-credential-atcr logout {registry} alice.bsky.social"
+        )),
+        "{logout:?}"
+    );
+
+    let switch = sandbox.run(&["switch", "--registry", "bob.example.com"], "");
+    switch.assert_status(1);
+    assert!(
+        switch.stderr.contains(&format!(
+            "run docker-credential-atcr switch bob.example.com --registry {registry}"
+        )),
+        "{switch:?}"
+    );
+    assert_eq!(
+        sandbox.get(&registry).json()["Username"],
+        "bob.example.com",
+        "nothing changed"
+    );
+}
+
+#[test]
 fn logout_removes_account() {
     let (appview, sandbox) = two_accounts();
     let registry = appview.registry();

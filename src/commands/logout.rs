@@ -11,7 +11,9 @@ use crate::store::index::Index;
 /// Logs out `handle` (or the active account) from `registry`.
 pub fn run(registry: Option<&str>, handle: Option<&str>, credentials: &Credentials) -> Result<()> {
     let index = Index::load(credentials.paths())?;
-    let registry = resolve_registry(&index, registry)?;
+    let registry = resolve_registry(&index, registry, |registry, handle| {
+        format!("docker-credential-atcr logout {registry} {handle}")
+    })?;
     let on_registry = accounts::accounts_of(&index, &registry);
 
     let account = match handle {
@@ -43,8 +45,13 @@ pub fn run(registry: Option<&str>, handle: Option<&str>, credentials: &Credentia
 
 /// Turns the REGISTRY argument into a server key. Without one: the only
 /// registry with accounts, or atcr.io. A handle given where a registry is
-/// expected gets an error that shows the right order.
-pub fn resolve_registry(index: &Index, registry: Option<&str>) -> Result<String> {
+/// expected gets an error with the command that `suggest` builds from the
+/// account's registry and handle.
+pub fn resolve_registry(
+    index: &Index,
+    registry: Option<&str>,
+    suggest: impl Fn(&str, &str) -> String,
+) -> Result<String> {
     let Some(input) = registry else {
         let mut registries: Vec<&str> = index
             .accounts
@@ -64,9 +71,8 @@ pub fn resolve_registry(index: &Index, registry: Option<&str>) -> Result<String>
         && let Some(account) = index.accounts.iter().find(|account| account.matches(input))
     {
         bail!(
-            "{input:?} is an account, not a registry: name the registry first, as in docker-credential-atcr logout {} {}",
-            account.registry,
-            account.handle
+            "{input:?} is an account, not a registry: run {}",
+            suggest(&account.registry, &account.handle)
         );
     }
     Ok(key)

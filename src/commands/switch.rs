@@ -10,7 +10,9 @@ use crate::store::index::Index;
 /// Makes the account named `handle` (a handle or DID) active on `registry`.
 pub fn run(registry: Option<&str>, handle: Option<&str>, credentials: &Credentials) -> Result<()> {
     let index = Index::load(credentials.paths())?;
-    let registry = super::logout::resolve_registry(&index, registry)?;
+    let registry = super::logout::resolve_registry(&index, registry, |registry, handle| {
+        format!("docker-credential-atcr switch {handle} --registry {registry}")
+    })?;
     let candidates: Vec<Account> = accounts::accounts_of(&index, &registry)
         .into_iter()
         .cloned()
