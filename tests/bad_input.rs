@@ -140,7 +140,8 @@ fn corrupt_secrets_file_is_not_quoted() {
         let run = sandbox.run(&[verb], "atcr.io");
         assert_eq!(run.status, Some(1), "{run:?}");
         assert!(
-            run.stdout.contains("credentials.json is not valid JSON"),
+            run.stdout
+                .contains("credentials.json is invalid (unexpected structure or value at line 1"),
             "{run:?}"
         );
         assert!(

@@ -66,7 +66,9 @@ pub enum StoreError {
         error: io::Error,
     },
 
-    #[error("{} is not valid JSON ({reason}); fix the file or move it away (this loses the entries it holds)", path.display())]
+    /// The file is not JSON, or its JSON does not have the expected fields
+    /// and values; `reason` says which.
+    #[error("{} is invalid ({reason}); fix the file or move it away (this loses the entries it holds)", path.display())]
     Corrupt { path: PathBuf, reason: String },
 
     #[error("the keyring is unavailable: {0}")]
