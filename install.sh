@@ -179,7 +179,11 @@ trap 'exit 130' INT TERM
 
 checksums_url="$release_url/checksums.txt"
 say "downloading $checksums_url"
-download "$checksums_url" "$work_dir/checksums.txt"
+download "$checksums_url" "$work_dir/checksums.download"
+# Tools on Windows may write CRLF line ends or upper-case hex digits, which
+# the lookups below would not match, so both are normalized first.
+tr -d '\r' <"$work_dir/checksums.download" |
+    awk '{ print tolower(substr($0, 1, 64)) substr($0, 65) }' >"$work_dir/checksums.txt"
 
 if [ -n "$requested_version" ]; then
     archive="${PACKAGE}_${version}_${os}_${arch}.tar.gz"
@@ -203,6 +207,11 @@ mkdir "$work_dir/unpacked"
 tar -xzf "$work_dir/$archive" -C "$work_dir/unpacked" || fail "cannot unpack $archive"
 binary="$work_dir/unpacked/$PACKAGE"
 [ -f "$binary" ] || fail "$archive contains no $PACKAGE at its top level"
+
+# mv would move the binary into a directory of that name and report success.
+if [ -d "$install_dir/$PACKAGE" ]; then
+    fail "$install_dir/$PACKAGE is a directory: remove it, or set INSTALL_DIR to another directory"
+fi
 
 use_sudo=no
 if [ ! -d "$install_dir" ]; then

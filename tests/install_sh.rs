@@ -207,6 +207,52 @@ fn installs_latest_into_install_dir() {
 }
 
 #[test]
+fn crlf_upper_case_checksums_accepted() {
+    let server = ReleaseServer::start();
+    let checksums = helper_archive_checksums();
+    let (hash, name) = checksums.trim_end().split_once("  ").unwrap();
+    let windows_style = format!("{}  {name}\r\n", hash.to_uppercase());
+    publish(&server, helper_archive(), &windows_style);
+    let scratch = Scratch::new();
+
+    let run = scratch.run(&server, &[]);
+
+    assert_eq!(run.status, Some(0), "install.sh failed: {run:?}");
+    assert!(run.stderr.contains("verified the SHA-256"), "{run:?}");
+    assert_eq!(
+        fs::read(scratch.install_dir().join(PACKAGE)).unwrap(),
+        fs::read(helper_binary()).unwrap()
+    );
+}
+
+#[test]
+fn directory_at_target_is_named() {
+    let server = ReleaseServer::start();
+    publish_good(&server);
+    let scratch = Scratch::new();
+    let target = scratch.install_dir().join(PACKAGE);
+    fs::create_dir_all(&target).unwrap();
+
+    let run = scratch.run(&server, &[]);
+
+    assert_eq!(run.status, Some(1), "{run:?}");
+    assert!(
+        run.stderr
+            .contains(&format!("{} is a directory", target.display())),
+        "{run:?}"
+    );
+    assert!(
+        fs::read_dir(&target).unwrap().next().is_none(),
+        "nothing was moved into the directory"
+    );
+    let names: Vec<_> = fs::read_dir(scratch.install_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![PACKAGE], "no staged file is left");
+}
+
+#[test]
 fn pinned_version_uses_download_path() {
     let server = ReleaseServer::start();
     publish_good(&server);
