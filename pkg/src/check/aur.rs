@@ -5,7 +5,8 @@
 //! unprivileged user) from the local archive, installed with `pacman -U` into
 //! a scratch root, run (under qemu-user for aarch64), and removed again,
 //! which must leave no file. For the source package, makepkg checks
-//! the source tarball's SHA-256 (`--verifysource`).
+//! the source tarball's SHA-256 (`--verifysource`), and the package is built
+//! from that tarball with cargo, installed and removed the same way.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -35,7 +36,8 @@ pub fn check(project: &Project, dir: &Path) -> Result<()> {
     build_and_install_bin(project, &runner, dir)
 }
 
-/// Lets makepkg check the source tarball against the source PKGBUILD's sum.
+/// Lets makepkg check the source tarball against the source PKGBUILD's sum,
+/// then builds the source package from it and installs it with pacman.
 pub fn check_source(project: &Project, dir: &Path) -> Result<()> {
     let runner = Runner::new()?;
     let build = tempfile::Builder::new()
@@ -58,6 +60,67 @@ pub fn check_source(project: &Project, dir: &Path) -> Result<()> {
         format!("makepkg --verifysource rejects {tarball} for the {SOURCE_PACKAGE} PKGBUILD")
     })?;
     eprintln!("  makepkg --verifysource accepts {tarball}");
+
+    if !is_root() {
+        bail!("the pacman install check needs root: run `cargo pkg check` as root");
+    }
+    build_source_package(project, &runner, build.path(), &tarball)?;
+    let package = built_package(build.path(), SOURCE_PACKAGE)?;
+    eprintln!("  makepkg built {}", package.display());
+    let native = LINUX.iter().find(|target| target.is_native()).context(
+        "no Linux target matches this machine's CPU, so the source package cannot run here",
+    )?;
+    pacman_install(project, native, &package, SOURCE_PACKAGE)
+}
+
+/// Builds the source package in `build`, which holds its PKGBUILD and
+/// `tarball`. makepkg refuses to run as root, and its unprivileged user
+/// cannot reach a Rust toolchain under root's home, so bash runs the
+/// PKGBUILD's prepare() and build() here the way makepkg does: in `src/`
+/// with the tarball unpacked and SOURCE_DATE_EPOCH set. Then `makepkg
+/// --repackage`, as the unprivileged user, runs package() and writes the
+/// package.
+fn build_source_package(
+    project: &Project,
+    runner: &Runner,
+    build: &Path,
+    tarball: &str,
+) -> Result<()> {
+    let script = format!(
+        "set -euo pipefail\n\
+         source ./PKGBUILD\n\
+         srcdir=\"$PWD/src\"\n\
+         mkdir -p \"$srcdir\"\n\
+         tar -xzf {tarball} -C \"$srcdir\"\n\
+         cd \"$srcdir\" && prepare\n\
+         cd \"$srcdir\" && build\n"
+    );
+    eprintln!(
+        "  building the {SOURCE_PACKAGE} package's prepare() and build() from {tarball} with cargo"
+    );
+    process::output(
+        project
+            .command("bash")
+            .arg("-c")
+            .arg(&script)
+            .current_dir(build)
+            // The PKGBUILD chooses its own target directory.
+            .env_remove("CARGO_TARGET_DIR"),
+    )
+    .with_context(|| {
+        format!("the {SOURCE_PACKAGE} PKGBUILD's prepare() or build() failed on {tarball}")
+    })?;
+
+    runner.own(build)?;
+    process::output(
+        runner
+            .command("env", build)
+            .arg(format!("PKGDEST={}", build.display()))
+            .arg(format!("SRCDEST={}", build.display()))
+            .arg("makepkg")
+            .args(["--repackage", "--nodeps", "--noconfirm"]),
+    )
+    .with_context(|| format!("makepkg --repackage failed for the {SOURCE_PACKAGE} package"))?;
     Ok(())
 }
 
@@ -136,16 +199,17 @@ fn build_and_install_bin(project: &Project, runner: &Runner, dir: &Path) -> Resu
                 target.pacman_arch
             )
         })?;
-        let package = built_package(build.path())?;
+        let package = built_package(build.path(), BIN_PACKAGE)?;
         eprintln!("  makepkg built {}", package.display());
 
-        pacman_install(project, &target, &package)?;
+        pacman_install(project, &target, &package, BIN_PACKAGE)?;
     }
     Ok(())
 }
 
-fn built_package(dir: &Path) -> Result<PathBuf> {
-    let prefix = format!("{BIN_PACKAGE}-");
+/// Returns the package file of `package` that makepkg wrote into `dir`.
+fn built_package(dir: &Path, package: &str) -> Result<PathBuf> {
+    let prefix = format!("{package}-");
     for entry in fs::read_dir(dir)? {
         let path = entry?.path();
         let name = path
@@ -163,8 +227,9 @@ fn built_package(dir: &Path) -> Result<PathBuf> {
     )
 }
 
-/// Installs `package` with `pacman -U` into a scratch root, runs it, and removes it again.
-fn pacman_install(project: &Project, target: &Target, package: &Path) -> Result<()> {
+/// Installs the package file `package`, of the package `name`, with
+/// `pacman -U` into a scratch root, runs it, and removes it again.
+fn pacman_install(project: &Project, target: &Target, package: &Path, name: &str) -> Result<()> {
     let scratch = tempfile::Builder::new()
         .prefix("atcr-pacman-check-")
         .tempdir()?;
@@ -200,7 +265,9 @@ fn pacman_install(project: &Project, target: &Target, package: &Path) -> Result<
     };
 
     let before = tree::list(&root, &STATE_PATHS)?;
-    process::output(pacman(&["--upgrade"]).arg(package))?;
+    // The scratch root has no other package, so dependency checks are off:
+    // the source package depends on glibc and gcc-libs, which every Arch system has.
+    process::output(pacman(&["--upgrade", "--nodeps", "--nodeps"]).arg(package))?;
     let binary = root.join("usr/bin").join(PACKAGE);
     let output = binary::run(target, &binary, &["version"])
         .with_context(|| format!("{} does not run", binary.display()))?;
@@ -209,14 +276,14 @@ fn pacman_install(project: &Project, target: &Target, package: &Path) -> Result<
     if printed != expected {
         bail!("after pacman -U, `{PACKAGE} version` printed `{printed}`, expected `{expected}`");
     }
-    process::output(&mut pacman(&["--query", "--check", "--check", BIN_PACKAGE]))?;
+    process::output(&mut pacman(&["--query", "--check", "--check", name]))?;
     eprintln!(
         "  pacman -U installed {} into {}; pacman -Qkk is clean",
         package.display(),
         root.display()
     );
 
-    process::output(&mut pacman(&["--remove", BIN_PACKAGE]))?;
+    process::output(&mut pacman(&["--remove", name]))?;
     let after = tree::list(&root, &STATE_PATHS)?;
     tree::require_unchanged("pacman -U and -R", &before, &after)?;
     eprintln!("  pacman -R left no file behind");
