@@ -118,6 +118,17 @@ pub fn handle(
     }
 }
 
+/// Returns `text` for a one-line hint on stderr: control characters
+/// escaped, and cut to 200 characters, because stdin may hold up to 1 MiB.
+fn for_hint(text: &str) -> String {
+    const MAX_CHARS: usize = 200;
+    let escaped: String = text.escape_debug().collect();
+    match escaped.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}… ({} bytes)", &escaped[..cut], text.len()),
+        None => escaped,
+    }
+}
+
 /// Writes `error` as the one line that clients read from stdout.
 pub fn write_error(output: &mut impl Write, error: &ProtocolError) -> io::Result<()> {
     let line = error.to_string().replace(['\r', '\n'], " ");
@@ -137,12 +148,13 @@ fn get(
         if server.key.contains('/') {
             eprintln!(
                 "docker-credential-atcr: no credentials for {}",
-                server.original
+                for_hint(&server.original)
             );
         } else {
             eprintln!(
                 "docker-credential-atcr: no credentials for {}; run: docker-credential-atcr login {}",
-                server.original, server.key
+                for_hint(&server.original),
+                for_hint(&server.key)
             );
         }
         return Err(ProtocolError::NotFound);
@@ -359,5 +371,16 @@ mod tests {
         let mut output = Vec::new();
         write_error(&mut output, &ProtocolError::InvalidServerUrl("a\nb".into())).unwrap();
         assert_eq!(output, b"a b\n");
+    }
+
+    #[test]
+    fn hint_text_is_one_short_line() {
+        assert_eq!(for_hint("atcr.io"), "atcr.io");
+        assert_eq!(for_hint("a\nb\u{1b}"), "a\\nb\\u{1b}");
+        let long = "x".repeat(5000);
+        let shown = for_hint(&long);
+        assert!(shown.starts_with(&"x".repeat(200)), "{shown}");
+        assert!(shown.ends_with("… (5000 bytes)"), "{shown}");
+        assert!(shown.chars().count() < 220, "{shown}");
     }
 }

@@ -157,6 +157,11 @@ fn locked_keyring_falls_back_without_losing() {
         stored.stderr.contains("locked"),
         "names the reason: {stored:?}"
     );
+    assert_eq!(
+        stored.stderr.matches("ATCR_CREDENTIAL_STORE=file").count(),
+        1,
+        "the advice appears once: {stored:?}"
+    );
     assert!(stored.elapsed < Duration::from_secs(8), "{stored:?}");
 
     let unset_env = sandbox.get("localhost:5000");

@@ -366,8 +366,15 @@ impl Credentials {
         if self.announced.replace(true) {
             return;
         }
+        // Some reasons already end with the advice to set the variable.
+        let reason = reason.to_string();
+        let advice = if reason.contains("ATCR_CREDENTIAL_STORE=file") {
+            ""
+        } else {
+            " Set ATCR_CREDENTIAL_STORE=file to choose it without this message."
+        };
         log::warn!(
-            "using the file store {} because {reason}. Set ATCR_CREDENTIAL_STORE=file to choose it without this message.",
+            "using the file store {} because {reason}.{advice}",
             self.paths.secrets_file().display()
         );
     }
