@@ -145,6 +145,9 @@ mod tests {
         fs::write(paths.index_file(), "{not json").unwrap();
         let error = Index::load(&paths).unwrap_err().to_string();
         assert!(error.contains("index.json"), "{error}");
-        assert!(error.contains("not valid JSON"), "{error}");
+        assert!(
+            error.contains("is invalid (syntax error at line 1"),
+            "{error}"
+        );
     }
 }
