@@ -82,14 +82,51 @@ impl From<ServerUrlError> for ProtocolError {
     }
 }
 
-#[derive(Deserialize)]
+/// The JSON object that `store` reads. Its field names match in any
+/// letter case, as Go's encoding/json matches them for the reference
+/// helpers, so `{"serverurl": …}` works too. A field given twice, in any
+/// case, is an error; unknown fields are ignored.
+#[derive(Default)]
 struct StoreRequest {
-    #[serde(rename = "ServerURL", default)]
     server_url: Option<String>,
-    #[serde(rename = "Username", default)]
     username: Option<String>,
-    #[serde(rename = "Secret", default)]
     secret: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for StoreRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(StoreRequestVisitor)
+    }
+}
+
+struct StoreRequestVisitor;
+
+impl<'de> serde::de::Visitor<'de> for StoreRequestVisitor {
+    type Value = StoreRequest;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON object with ServerURL, Username and Secret")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<StoreRequest, A::Error> {
+        let mut request = StoreRequest::default();
+        while let Some(key) = map.next_key::<String>()? {
+            let (name, field) = match key.to_ascii_lowercase().as_str() {
+                "serverurl" => ("ServerURL", &mut request.server_url),
+                "username" => ("Username", &mut request.username),
+                "secret" => ("Secret", &mut request.secret),
+                _ => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            if field.is_some() {
+                return Err(serde::de::Error::duplicate_field(name));
+            }
+            *field = Some(map.next_value::<Option<String>>()?.unwrap_or_default());
+        }
+        Ok(request)
+    }
 }
 
 #[derive(Serialize)]
@@ -382,5 +419,28 @@ mod tests {
         assert!(shown.starts_with(&"x".repeat(200)), "{shown}");
         assert!(shown.ends_with("… (5000 bytes)"), "{shown}");
         assert!(shown.chars().count() < 220, "{shown}");
+    }
+
+    #[test]
+    fn store_fields_match_any_case() {
+        let request: StoreRequest =
+            serde_json::from_str(r#"{"serverurl":"atcr.io","USERNAME":"alice","sEcReT":"s"}"#)
+                .unwrap();
+        assert_eq!(request.server_url.as_deref(), Some("atcr.io"));
+        assert_eq!(request.username.as_deref(), Some("alice"));
+        assert_eq!(request.secret.as_deref(), Some("s"));
+    }
+
+    #[test]
+    fn store_field_twice_in_any_case_rejected() {
+        let error = serde_json::from_str::<StoreRequest>(
+            r#"{"Secret":"a","secret":"b","ServerURL":"atcr.io"}"#,
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            json_error::describe(&error),
+            "duplicate field `Secret` at line 1 column 22"
+        );
     }
 }
