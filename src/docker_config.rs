@@ -104,6 +104,10 @@ pub fn plan(path: &Path, hosts: &[String]) -> Result<Plan, DockerConfigError> {
     let helpers = root
         .entry("credHelpers")
         .or_insert_with(|| Value::Object(Map::new()));
+    // Docker reads `"credHelpers": null` as no entries, so it is replaced too.
+    if helpers.is_null() {
+        *helpers = Value::Object(Map::new());
+    }
     let Value::Object(helpers) = helpers else {
         return Err(DockerConfigError::WrongShape {
             path,
@@ -300,6 +304,29 @@ mod tests {
                 .changed
                 .is_empty()
         );
+    }
+
+    #[test]
+    fn null_cred_helpers_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        fs::write(&path, r#"{"auths":{},"credHelpers":null}"#).unwrap();
+
+        let plan = plan(&path, &["atcr.io".to_owned()]).unwrap();
+
+        let after: Value = serde_json::from_slice(&plan.after).unwrap();
+        assert_eq!(after["credHelpers"]["atcr.io"], "atcr");
+        assert!(after["auths"].is_object(), "{after}");
+        assert_eq!(plan.changed, [("atcr.io".to_owned(), None)]);
+    }
+
+    #[test]
+    fn wrong_cred_helpers_shape_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        fs::write(&path, r#"{"credHelpers":["atcr.io"]}"#).unwrap();
+        let error = plan(&path, &["atcr.io".to_owned()]).unwrap_err();
+        assert!(error.to_string().contains("must be an object"), "{error}");
     }
 
     #[test]
