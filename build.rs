@@ -23,7 +23,7 @@ fn main() {
         .unwrap_or_else(|| "unknown".into());
 
     // A set but malformed SOURCE_DATE_EPOCH fails the build, as the
-    // specification asks (https://reproducible-builds.org/specs/source-date-epoch/).
+    // specification recommends (https://reproducible-builds.org/specs/source-date-epoch/).
     let date = env::var("SOURCE_DATE_EPOCH")
         .ok()
         .filter(|value| !value.trim().is_empty())

@@ -234,7 +234,8 @@ fn store(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
     credentials.store(&server, &credential)?;
 
     // `get` prefers a logged-in ATCR account to what `store` put there, so
-    // say so: `docker login -u NAME` succeeds, but pushes would run as the account.
+    // a warning tells the user: `docker login -u NAME` succeeds, but pushes
+    // would run as the account.
     let index = Index::load(credentials.paths())?;
     if let Some(account) = accounts::active_account(&index, &server.key) {
         log::warn!(

@@ -236,10 +236,10 @@ impl Credentials {
         if index.stale_secrets.is_empty() {
             return;
         }
-        // With the file store forced, the keyring is not touched; and after
-        // one keyring failure (locked, unreachable, timed out) the other
-        // keyring records wait for a later command, so a hung keyring costs
-        // each command one timeout, not one per record.
+        // With the file store forced, the keyring is not touched. After one
+        // keyring failure (locked, unreachable, timed out), the other keyring
+        // records wait for a later command, so a hung keyring costs each
+        // command one timeout, not one per record.
         let mut skip_keyring = self.forced == Some(Backend::File);
         let stale = std::mem::take(&mut index.stale_secrets);
         for record in stale {

@@ -67,7 +67,7 @@ pub enum StoreError {
     },
 
     /// The file is not JSON, or its JSON does not have the expected fields
-    /// and values; `reason` says which.
+    /// and values. `reason` names the kind of error and its position.
     #[error("{} is invalid ({reason}); fix the file or move it away (this loses the entries it holds)", path.display())]
     Corrupt { path: PathBuf, reason: String },
 

@@ -73,7 +73,7 @@ pub fn check_source(project: &Project, dir: &Path) -> Result<()> {
     pacman_install(project, native, &package, SOURCE_PACKAGE)
 }
 
-/// Builds the source package in `build`, which holds its PKGBUILD and
+/// Builds the source package in `build`, which contains its PKGBUILD and
 /// `tarball`. makepkg refuses to run as root, and its unprivileged user
 /// cannot reach a Rust toolchain under root's home, so bash runs the
 /// PKGBUILD's prepare() and build() here the way makepkg does: in `src/`
