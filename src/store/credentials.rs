@@ -228,11 +228,9 @@ impl Credentials {
     }
 
     /// Deletes the secrets that earlier commands could not, keeping the
-    /// records of those that still fail, and the file-store secrets that no
-    /// entry of the index names. The caller holds the write lock and saves
-    /// the index.
+    /// records of those that still fail. The caller holds the write lock and
+    /// saves the index.
     pub(crate) fn clean_stale_secrets(&self, index: &mut Index) {
-        self.remove_orphaned_file_secrets(index);
         if index.stale_secrets.is_empty() {
             return;
         }
@@ -254,28 +252,6 @@ impl Credentials {
                 skip_keyring |= record.store == Backend::Keyring;
                 index.stale_secrets.push(record);
             }
-        }
-    }
-
-    /// Removes the file-store secrets that the index does not name: a writer
-    /// killed after it wrote a secret but before it saved the index leaves
-    /// one, which no command could read or erase. Every writer holds the
-    /// write lock from the secret to the index, so under the lock such a
-    /// secret belongs to no command in progress.
-    fn remove_orphaned_file_secrets(&self, index: &Index) {
-        let named = |key: &str| {
-            index.names_secret(key, Backend::File)
-                || index
-                    .stale_secrets
-                    .iter()
-                    .any(|record| record.key == key && record.store == Backend::File)
-        };
-        match FileStore::new(&self.paths).retain(named) {
-            Ok(0) => {}
-            Ok(removed) => log::info!(
-                "removed {removed} secrets that no index entry named from the file store"
-            ),
-            Err(error) => log::debug!("cannot check the file store for orphaned secrets: {error}"),
         }
     }
 

@@ -70,25 +70,6 @@ impl<'a> FileStore<'a> {
         Ok(true)
     }
 
-    /// Removes every secret whose key `keep` rejects, and returns how many
-    /// it removed. The file is rewritten only when one was removed.
-    pub fn retain(&self, keep: impl Fn(&str) -> bool) -> Result<usize, StoreError> {
-        let mut file = self.load()?;
-        let before = file.secrets.len();
-        file.secrets.retain(|key, value| {
-            let kept = keep(key);
-            if !kept {
-                zeroize::Zeroize::zeroize(value);
-            }
-            kept
-        });
-        let removed = before - file.secrets.len();
-        if removed > 0 {
-            self.save(&file)?;
-        }
-        Ok(removed)
-    }
-
     fn load(&self) -> Result<SecretsFile, StoreError> {
         let path = self.paths.secrets_file();
         let bytes = match fs::read(&path) {
