@@ -166,6 +166,17 @@ fn unreachable_appview_fails() {
 }
 
 #[test]
+fn invalid_timeout_is_a_finding() {
+    let (_appview, mut sandbox, _bin) = healthy();
+    sandbox.set("ATCR_HTTP_TIMEOUT", "abc");
+    assert_problem(
+        &doctor(&sandbox),
+        "invalid ATCR_HTTP_TIMEOUT \"abc\"",
+        "unset ATCR_HTTP_TIMEOUT",
+    );
+}
+
+#[test]
 fn creds_store_of_this_helper_passes() {
     let (_appview, sandbox, _bin) = healthy();
     fs::write(sandbox.docker_config(), r#"{"credsStore":"atcr"}"#).unwrap();

@@ -11,7 +11,6 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use anyhow::Result;
 
@@ -244,9 +243,15 @@ fn check_accounts(credentials: &Credentials, index: &Index) -> Vec<Finding> {
             "no ATCR accounts to check (log in with: docker-credential-atcr login)",
         )];
     }
-    let timeout = crate::appview::request_timeout()
-        .unwrap_or(Duration::from_secs(5))
-        .min(Duration::from_secs(5));
+    let timeout = match status::check_timeout() {
+        Ok(timeout) => timeout,
+        Err(error) => {
+            return vec![Finding::fail(
+                format!("the accounts were not checked: {error}"),
+                "unset ATCR_HTTP_TIMEOUT or set it to a number of seconds from 0.001 to 3600",
+            )];
+        }
+    };
 
     status::check_all(index, credentials, timeout)
         .into_iter()

@@ -32,13 +32,19 @@ pub struct AccountStatus {
     pub check: CheckResult,
 }
 
+/// Returns the bound of one check: `ATCR_HTTP_TIMEOUT` when it is set,
+/// otherwise [`CHECK_TIMEOUT`].
+pub fn check_timeout() -> Result<Duration, crate::appview::AppViewError> {
+    match std::env::var_os("ATCR_HTTP_TIMEOUT") {
+        Some(_) => crate::appview::request_timeout(),
+        None => Ok(CHECK_TIMEOUT),
+    }
+}
+
 /// Prints the status; returns whether every account works.
 pub fn run(json: bool, credentials: &Credentials, stdout: &mut impl Write) -> Result<bool> {
     let index = Index::load(credentials.paths())?;
-    let timeout = match std::env::var_os("ATCR_HTTP_TIMEOUT") {
-        Some(_) => crate::appview::request_timeout()?,
-        None => CHECK_TIMEOUT,
-    };
+    let timeout = check_timeout()?;
     let statuses = check_all(&index, credentials, timeout);
     let store = describe_store(credentials);
 
