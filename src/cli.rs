@@ -50,7 +50,7 @@ pub enum CliCommand {
     Get,
     /// Store the {"ServerURL","Username","Secret"} JSON read from stdin
     Store,
-    /// Erase the credential for the server URL read from stdin
+    /// Erase the credential for the server URL read from stdin, and log out every ATCR account of that registry
     Erase,
     /// Print every stored server URL and its username as a JSON object
     List,

@@ -40,7 +40,7 @@ pub enum DockerConfigError {
     #[error("{} kept changing while being updated; run the command again", path.display())]
     Contended { path: PathBuf },
     #[error(
-        "{} is read-only, so it was left unchanged: make it writable (chmod u+w on Unix) and run the command again",
+        "{} is read-only: make it writable (chmod u+w on Unix) and run the command again",
         path.display()
     )]
     ReadOnly { path: PathBuf },

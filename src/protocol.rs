@@ -82,9 +82,10 @@ impl From<ServerUrlError> for ProtocolError {
     }
 }
 
-/// The JSON object that `store` reads. Its field names match in any
+/// The JSON object that `store` reads. Its field names match in any ASCII
 /// letter case, as Go's encoding/json matches them for the reference
-/// helpers, so `{"serverurl": …}` works too. A field given twice, in any
+/// helpers, so `{"serverurl": …}` works too. Go also folds a few non-ASCII
+/// letters, such as `ſ` for `s`, which this does not. A field given twice, in any
 /// case, is an error; unknown fields are ignored.
 #[derive(Default)]
 struct StoreRequest {

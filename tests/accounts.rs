@@ -537,6 +537,15 @@ fn handle_as_registry_suggests_command() {
         "{logout:?}"
     );
 
+    let by_did = sandbox.run(&["logout", "did:plc:bob"], "");
+    by_did.assert_status(1);
+    assert!(
+        by_did.stderr.contains(&format!(
+            "run docker-credential-atcr logout {registry} bob.example.com"
+        )),
+        "{by_did:?}"
+    );
+
     let switch = sandbox.run(&["switch", "--registry", "bob.example.com"], "");
     switch.assert_status(1);
     assert!(

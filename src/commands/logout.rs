@@ -66,8 +66,13 @@ pub fn resolve_registry(
         });
     };
 
-    let key = AppView::parse(input)?.registry;
-    if accounts::accounts_of(index, &key).is_empty()
+    // A DID such as did:plc:abc does not parse as a registry at all, so the
+    // accounts are checked whether or not it parses.
+    let parsed = AppView::parse(input).map(|appview| appview.registry);
+    let registry_has_accounts = parsed
+        .as_ref()
+        .is_ok_and(|key| !accounts::accounts_of(index, key).is_empty());
+    if !registry_has_accounts
         && let Some(account) = index.accounts.iter().find(|account| account.matches(input))
     {
         bail!(
@@ -75,5 +80,5 @@ pub fn resolve_registry(
             suggest(&account.registry, &account.handle)
         );
     }
-    Ok(key)
+    Ok(parsed?)
 }
