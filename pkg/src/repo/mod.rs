@@ -218,7 +218,8 @@ fn index_html(version: &str, base_url: &str, fingerprint: &str) -> String {
          <h2>Debian and Ubuntu</h2>\n<pre>{apt}</pre>\n\
          <h2>Fedora, RHEL and other dnf distributions</h2>\n<pre>{dnf}</pre>\n\
          <h2>Signing key</h2>\n\
-         <p>The packages and repositories are signed with <a href=\"{KEY_ASC}\">this key</a>, \
+         <p>The apt and dnf repository metadata and the .rpm files are signed with \
+         <a href=\"{KEY_ASC}\">this key</a>, \
          whose fingerprint is:</p>\n<pre>{spaced}</pre>\n\
          <p>Compare it with the output of <code>gpg --show-keys</code> on the downloaded key, \
          which prints the same digits without spaces, and with the fingerprint that dnf shows \
