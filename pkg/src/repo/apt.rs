@@ -40,6 +40,7 @@ pub fn write(site: &Path, debs: &[PathBuf], key: &SigningKey) -> Result<()> {
     let every_package = ftparchive(site, &["packages", "pool"])?;
     let every_package = String::from_utf8(every_package)
         .context("apt-ftparchive printed a Packages index that is not UTF-8")?;
+    check_file_names(&every_package)?;
     let architectures = architectures(&every_package);
     if architectures.is_empty() {
         bail!(
@@ -162,6 +163,39 @@ fn ftparchive(dir: &Path, args: &[&str]) -> Result<Vec<u8>> {
     Ok(process::output(Command::new("apt-ftparchive").args(args).current_dir(dir))?.stdout)
 }
 
+/// Fails unless the file name of each package in a Packages index is
+/// `<package>_<version>_<architecture>.deb` from its own control fields, so
+/// a .deb renamed to another architecture is not published under it.
+fn check_file_names(packages: &str) -> Result<()> {
+    for paragraph in paragraphs(packages) {
+        let field = |name: &str| {
+            paragraph
+                .lines()
+                .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+                .map(str::trim)
+        };
+        let (Some(package), Some(version), Some(architecture), Some(filename)) = (
+            field("Package"),
+            field("Version"),
+            field("Architecture"),
+            field("Filename"),
+        ) else {
+            bail!(
+                "apt-ftparchive printed a package without Package, Version, Architecture or Filename:\n{paragraph}"
+            );
+        };
+        let expected = format!("{package}_{version}_{architecture}.deb");
+        let name = filename.rsplit('/').next().unwrap_or(filename);
+        if name != expected {
+            bail!(
+                "{name} contains {package} {version} for {architecture}, so its name must be \
+                 {expected}: it was renamed, so download the release's own .deb files again"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Returns the architectures in a Packages index, except `all`, whose
 /// packages go into every architecture's index.
 fn architectures(packages: &str) -> BTreeSet<String> {
@@ -239,6 +273,25 @@ mod tests {
         let release = "SHA256:\n 89ef 4 ../../etc/passwd\n";
         let error = release_entries(release).next().unwrap().unwrap_err();
         assert!(error.to_string().contains("../../etc/passwd"), "{error}");
+    }
+
+    #[test]
+    fn renamed_deb_rejected() {
+        let good = "Package: docker-credential-atcr\nVersion: 1.2.3-1\nArchitecture: arm64\n\
+                    Filename: pool/main/docker-credential-atcr_1.2.3-1_arm64.deb\n";
+        check_file_names(good).unwrap();
+
+        let renamed = "Package: docker-credential-atcr\nVersion: 1.2.3-1\nArchitecture: amd64\n\
+                       Filename: pool/main/docker-credential-atcr_1.2.3-1_arm64.deb\n";
+        let error = check_file_names(renamed).unwrap_err().to_string();
+        assert!(
+            error.contains("docker-credential-atcr_1.2.3-1_arm64.deb contains docker-credential-atcr 1.2.3-1 for amd64"),
+            "{error}"
+        );
+        assert!(
+            error.contains("must be docker-credential-atcr_1.2.3-1_amd64.deb"),
+            "{error}"
+        );
     }
 
     #[test]
