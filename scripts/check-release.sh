@@ -186,6 +186,20 @@ check_release_manifests() {
     echo "stand-in for the macOS $arch archive" >"$release/docker-credential-atcr_${version}_Darwin_$arch.tar.gz"
   done
   cargo pkg checksums "$release" || return 1
+  # An MSI that checksums.txt does not list stops the task after the formula
+  # was rendered, and OUT must still hold no file.
+  grep -v '\.msi$' "$release/checksums.txt" >"$scratch/checksums-without-msi"
+  cp "$scratch/checksums-without-msi" "$release/checksums.txt"
+  if cargo pkg manifests --version "$version" --out "$out" "$release" 2>"$scratch/manifests.err"; then
+    echo "cargo pkg manifests succeeded with an MSI that checksums.txt does not list"
+    return 1
+  fi
+  if [ -n "$(find "$out" -type f 2>/dev/null)" ]; then
+    echo "a failed cargo pkg manifests left files in $out:"
+    find "$out" -type f
+    return 1
+  fi
+  cargo pkg checksums "$release" || return 1
   cargo pkg manifests --version "$version" --out "$out" "$release" || return 1
   formula="$out/homebrew/Formula/docker-credential-atcr.rb"
   ruby -c "$formula" || return 1

@@ -23,23 +23,57 @@ use crate::{aur, checksums, homebrew, process, windows_manifests};
 /// Renders every manifest of `version` from `dir` into `out_dir`.
 ///
 /// The version and every file that `checksums.txt` lists are checked before
-/// anything is written. The formula needs all four macOS and Linux archives,
-/// so it is rendered first, and a missing archive stops the task before any
-/// other manifest is in `out_dir`.
+/// anything is rendered. Everything is rendered into a hidden directory in
+/// `out_dir` and moved into place only when every manifest was rendered and
+/// checked, so a failure leaves `out_dir` as it was.
 pub fn render_release(project: &Project, version: &str, dir: &Path, out_dir: &Path) -> Result<()> {
     crate::project::check_release_version(version)?;
     let hashes = checksums::verify(dir, &[])?;
 
+    fs::create_dir_all(out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".manifests-")
+        .tempdir_in(out_dir)
+        .with_context(|| format!("cannot create a directory in {}", out_dir.display()))?;
+    render_into(project, version, dir, staging.path(), &hashes)?;
+    move_tree(staging.path(), out_dir)
+}
+
+/// Renders every manifest into `out_dir`, the Homebrew formula first,
+/// because it needs all four macOS and Linux archives.
+fn render_into(
+    project: &Project,
+    version: &str,
+    dir: &Path,
+    out_dir: &Path,
+    hashes: &BTreeMap<String, String>,
+) -> Result<()> {
     let formula = homebrew::write_formula(&project.root, version, dir, out_dir)?;
-    check_formula_file(&formula, version, &hashes)?;
+    check_formula_file(&formula, version, hashes)?;
     let date = crate::project::civil_date(project.source_date_epoch);
-    let mut files = windows_manifests::render_all(&project.root, version, &date, dir, out_dir)?;
+    windows_manifests::render_all(&project.root, version, &date, dir, out_dir)?;
     let mut release = project.clone();
     release.version = version.to_owned();
-    files.extend(aur::render_all(&release, dir, out_dir)?);
-    files.push(formula);
-    for file in files {
-        eprintln!("wrote {}", file.display());
+    aur::render_all(&release, dir, out_dir)?;
+    Ok(())
+}
+
+/// Moves every file under `from` to the same relative path under `to`,
+/// replacing files of the same name and keeping every other file in `to`.
+fn move_tree(from: &Path, to: &Path) -> Result<()> {
+    for entry in fs::read_dir(from).with_context(|| format!("cannot list {}", from.display()))? {
+        let source = entry?.path();
+        let target = to.join(source.file_name().expect("a directory entry has a name"));
+        if source.is_dir() {
+            fs::create_dir_all(&target)
+                .with_context(|| format!("cannot create {}", target.display()))?;
+            move_tree(&source, &target)?;
+        } else {
+            fs::rename(&source, &target).with_context(|| {
+                format!("cannot move {} to {}", source.display(), target.display())
+            })?;
+            eprintln!("wrote {}", target.display());
+        }
     }
     Ok(())
 }
