@@ -49,6 +49,28 @@ impl Account {
     }
 }
 
+/// Returns the account that `identity` (a handle or a DID) names among
+/// `accounts`. A DID names one account. A handle can name two when it moved
+/// to a new DID and both were logged in; the newest login wins, because the
+/// AppView confirmed that handle last.
+pub fn named<'a>(
+    accounts: impl IntoIterator<Item = &'a Account>,
+    identity: &str,
+) -> Option<&'a Account> {
+    let mut newest: Option<&Account> = None;
+    for account in accounts {
+        if account.did == identity {
+            return Some(account);
+        }
+        if account.handle.eq_ignore_ascii_case(identity)
+            && newest.is_none_or(|found| account.logged_in_at >= found.logged_in_at)
+        {
+            newest = Some(account);
+        }
+    }
+    newest
+}
+
 /// The store key of the device secret of `did` on `registry`.
 pub fn secret_key(registry: &str, did: &str) -> String {
     format!("{registry}#{did}")
@@ -190,12 +212,10 @@ fn account_named_in<'a>(
 ) -> Option<&'a Account> {
     let identities = image_identities(argv, registry);
     log::debug!("identities in the parent's image references for {registry}: {identities:?}");
-    identities.iter().rev().find_map(|identity| {
-        accounts
-            .iter()
-            .copied()
-            .find(|account| account.matches(identity))
-    })
+    identities
+        .iter()
+        .rev()
+        .find_map(|identity| named(accounts.iter().copied(), identity))
 }
 
 /// Writes `account` and its device secret, replacing an earlier login of the
@@ -304,6 +324,24 @@ mod tests {
             did: did.into(),
             logged_in_at: 0,
             store: Backend::File,
+        }
+    }
+
+    #[test]
+    fn moved_handle_names_newest_login() {
+        let old = Account {
+            logged_in_at: 100,
+            ..account("alice.example.com", "did:plc:old")
+        };
+        let new = Account {
+            logged_in_at: 200,
+            ..account("alice.example.com", "did:plc:new")
+        };
+        for accounts in [[&old, &new], [&new, &old]] {
+            let found = named(accounts, "Alice.Example.com").unwrap();
+            assert_eq!(found.did, "did:plc:new");
+            assert_eq!(named(accounts, "did:plc:old").unwrap().did, "did:plc:old");
+            assert!(named(accounts, "bob.example.com").is_none());
         }
     }
 

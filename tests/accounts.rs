@@ -523,6 +523,55 @@ fn switch_toggles_and_chooses() {
     );
 }
 
+/// A handle that moved to a new DID names the newest login, for `get`
+/// under a parent process, `switch` and `logout`.
+#[test]
+fn moved_handle_names_newest_login() {
+    let appview = AppView::start();
+    let sandbox = Sandbox::new();
+    let registry = appview.registry();
+    appview.push_replies([grant("alice.example.com", "did:plc:old", "atcr_device_old")]);
+    login(&sandbox, &appview).assert_status(0);
+    // Login times are whole seconds, so the second login must come later.
+    std::thread::sleep(Duration::from_millis(1100));
+    appview.push_replies([grant("alice.example.com", "did:plc:new", "atcr_device_new")]);
+    login(&sandbox, &appview).assert_status(0);
+    appview.push_replies([grant("bob.example.com", "did:plc:bob", "atcr_device_bob")]);
+    login(&sandbox, &appview).assert_status(0);
+
+    let pushed = get_under_parent(
+        &sandbox,
+        &registry,
+        &[
+            "docker",
+            "push",
+            &format!("{registry}/alice.example.com/app:1"),
+        ],
+    );
+    assert_eq!(pushed.json()["Secret"], "atcr_device_new", "{pushed:?}");
+
+    sandbox
+        .run(&["switch", "alice.example.com"], "")
+        .assert_status(0);
+    assert_eq!(sandbox.get(&registry).json()["Secret"], "atcr_device_new");
+
+    sandbox
+        .run(&["logout", &appview.url(), "alice.example.com"], "")
+        .assert_status(0);
+    let status = sandbox.run(&["status", "--json"], "").json();
+    let dids: Vec<&str> = status["accounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|account| account["did"].as_str().unwrap())
+        .collect();
+    assert!(dids.contains(&"did:plc:old"), "{status}");
+    assert!(
+        !dids.contains(&"did:plc:new"),
+        "logout removed the newest: {status}"
+    );
+}
+
 #[test]
 fn handle_as_registry_suggests_command() {
     let (appview, sandbox) = two_accounts();

@@ -17,10 +17,7 @@ pub fn run(registry: Option<&str>, handle: Option<&str>, credentials: &Credentia
     let on_registry = accounts::accounts_of(&index, &registry);
 
     let account = match handle {
-        Some(name) => on_registry
-            .iter()
-            .find(|account| account.matches(name))
-            .copied(),
+        Some(name) => accounts::named(on_registry.iter().copied(), name),
         None => accounts::active_account(&index, &registry),
     };
     let Some(account) = account.cloned() else {
@@ -72,9 +69,7 @@ pub fn resolve_registry(
     let registry_has_accounts = parsed
         .as_ref()
         .is_ok_and(|key| !accounts::accounts_of(index, key).is_empty());
-    if !registry_has_accounts
-        && let Some(account) = index.accounts.iter().find(|account| account.matches(input))
-    {
+    if !registry_has_accounts && let Some(account) = accounts::named(&index.accounts, input) {
         bail!(
             "{input:?} is an account, not a registry: run {}",
             suggest(&account.registry, &account.handle)

@@ -21,15 +21,12 @@ pub fn run(registry: Option<&str>, handle: Option<&str>, credentials: &Credentia
 
     let target = match (handle, candidates.as_slice()) {
         (_, []) => bail!("no accounts on {registry}: run docker-credential-atcr login {registry}"),
-        (Some(name), _) => candidates
-            .iter()
-            .find(|account| account.matches(name))
-            .ok_or_else(|| {
-                anyhow::anyhow!(
-                    "no account {name:?} on {registry}; the accounts are: {}",
-                    handles(&candidates)
-                )
-            })?,
+        (Some(name), _) => accounts::named(&candidates, name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no account {name:?} on {registry}; the accounts are: {}",
+                handles(&candidates)
+            )
+        })?,
         (None, [only]) => bail!(
             "{} is the only account on {registry}; log in to another with docker-credential-atcr login {registry}",
             only.handle
