@@ -164,10 +164,16 @@ arch=$(detect_arch "$os")
 
 if [ -n "$requested_version" ]; then
     version=${requested_version#v}
+    # A SemVer version: the character check rejects newlines before grep,
+    # which matches line by line, reads the value.
     case $version in
-        [0-9]*.[0-9]*.[0-9]*) ;;
-        *) fail "invalid ATCR_VERSION '$requested_version': expected MAJOR.MINOR.PATCH such as 1.2.0, optionally with a -PRERELEASE suffix" ;;
+        '' | *[!0-9A-Za-z.+-]*) semver=no ;;
+        *) printf '%s\n' "$version" |
+            grep -Eq '^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$' &&
+            semver=yes || semver=no ;;
     esac
+    [ "$semver" = yes ] ||
+        fail "invalid ATCR_VERSION '$requested_version': expected MAJOR.MINOR.PATCH such as 1.2.0, optionally with a -PRERELEASE suffix"
     release_url="$base_url/download/v$version"
 else
     release_url="$base_url/latest/download"

@@ -440,15 +440,24 @@ fn missing_release_is_reported() {
 #[test]
 fn invalid_version_is_rejected() {
     let server = ReleaseServer::start();
-    let scratch = Scratch::new();
+    for version in [
+        "latest",
+        "1.2.3garbage",
+        "1.2.3/../..",
+        "1.2",
+        "01.2.3",
+        "1.2.3-",
+        "1.2.3\n1.2.3",
+    ] {
+        let scratch = Scratch::new();
+        let run = scratch.run(&server, &[("ATCR_VERSION", version)]);
 
-    let run = scratch.run(&server, &[("ATCR_VERSION", "latest")]);
-
-    assert_eq!(run.status, Some(1), "{run:?}");
-    assert!(
-        run.stderr.contains("invalid ATCR_VERSION 'latest'"),
-        "{run:?}"
-    );
+        assert_eq!(run.status, Some(1), "{version:?}: {run:?}");
+        assert!(
+            run.stderr.contains("invalid ATCR_VERSION '"),
+            "{version:?}: {run:?}"
+        );
+    }
     assert!(server.requests().is_empty(), "{:?}", server.requests());
 }
 
