@@ -358,22 +358,29 @@ fn login_again_replaces_secret() {
     assert_eq!(status["accounts"].as_array().unwrap().len(), 1, "{status}");
 }
 
-/// An AppView that returns a handle or DID with terminal control sequences
-/// cannot make login print them or store the account.
+/// An AppView that returns a handle, DID or device secret with terminal
+/// control sequences or line breaks cannot make login print or store them.
 #[test]
 fn login_rejects_invalid_identity() {
     let fake_success = "alice.bsky.social\n\u{1b}[2J✓ Logged in to atcr.io as alice.bsky.social";
-    for (handle, did, field) in [
-        (fake_success, "did:plc:alice", "handle"),
+    for (handle, did, secret, field) in [
+        (fake_success, "did:plc:alice", "atcr_device_alice", "handle"),
         (
             "alice.bsky.social",
             "did:plc:alice\u{1b}]0;title\u{7}",
+            "atcr_device_alice",
             "did",
+        ),
+        (
+            "alice.bsky.social",
+            "did:plc:alice",
+            "atcr_device_alice\n",
+            "device_secret",
         ),
     ] {
         let appview = AppView::start();
         let sandbox = Sandbox::new();
-        appview.push_replies([grant(handle, did, "atcr_device_alice")]);
+        appview.push_replies([grant(handle, did, secret)]);
 
         let run = login(&sandbox, &appview);
 

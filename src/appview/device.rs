@@ -282,8 +282,21 @@ fn poll_once(client: &Client, appview: &AppView, code: &DeviceCode) -> Result<Po
     if !identity::is_did(&did) {
         return Err(invalid("did", "a DID such as did:plc:abc123"));
     }
+    // The secret goes into Basic authentication headers and Docker's
+    // config, where a space or a line break would split or end it.
+    let device_secret = Secret::new(field("device_secret")?);
+    if device_secret
+        .expose()
+        .chars()
+        .any(|character| character.is_whitespace() || character.is_control())
+    {
+        return Err(invalid(
+            "device_secret",
+            "a token without spaces or control characters",
+        ));
+    }
     Ok(Poll::Granted(DeviceGrant {
-        device_secret: Secret::new(field("device_secret")?),
+        device_secret,
         handle,
         did,
     }))
