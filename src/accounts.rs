@@ -42,17 +42,12 @@ impl Account {
     pub fn secret_key(&self) -> String {
         secret_key(&self.registry, &self.did)
     }
-
-    /// Reports whether `identity` (a handle or a DID from an image name) names this account.
-    pub fn matches(&self, identity: &str) -> bool {
-        self.did == identity || self.handle.eq_ignore_ascii_case(identity)
-    }
 }
 
-/// Returns the account that `identity` (a handle or a DID) names among
-/// `accounts`. A DID names one account. A handle can name two when it moved
-/// to a new DID and both were logged in; the newest login wins, because the
-/// AppView confirmed that handle last.
+/// Returns the account that `identity` (a handle, compared case-insensitively,
+/// or a DID, compared exactly) names among `accounts`. A handle can name two
+/// accounts when it moved to a new DID and both were logged in. The newest
+/// login wins, because the AppView confirmed that handle last.
 pub fn named<'a>(
     accounts: impl IntoIterator<Item = &'a Account>,
     identity: &str,
@@ -348,9 +343,12 @@ mod tests {
     #[test]
     fn handle_matches_case_insensitively() {
         let alice = account("alice.bsky.social", "did:plc:alice");
-        assert!(alice.matches("Alice.Bsky.Social"));
-        assert!(alice.matches("did:plc:alice"));
-        assert!(!alice.matches("DID:PLC:ALICE"), "DIDs match exactly");
+        assert!(named([&alice], "Alice.Bsky.Social").is_some());
+        assert!(named([&alice], "did:plc:alice").is_some());
+        assert!(
+            named([&alice], "DID:PLC:ALICE").is_none(),
+            "DIDs match exactly"
+        );
     }
 
     #[test]

@@ -234,9 +234,9 @@ fn store(input: &str, credentials: &Credentials) -> Result<(), ProtocolError> {
 
     credentials.store(&server, &credential)?;
 
-    // `get` prefers a logged-in ATCR account to what `store` put there, so
-    // a warning tells the user: `docker login -u NAME` succeeds, but pushes
-    // would run as the account.
+    // `get` prefers a logged-in ATCR account to what `store` put there. So
+    // `docker login -u NAME` succeeds, but pushes would run as the account,
+    // and the user gets a warning.
     let index = Index::load(credentials.paths())?;
     if let Some(account) = accounts::active_account(&index, &server.key) {
         log::warn!(

@@ -118,7 +118,7 @@ fn killed_store_keeps_previous_entries() {
 }
 
 /// The index (config directory) and the secrets file (data directory) come
-/// from separate variables, so a shell with another XDG_CONFIG_HOME sees
+/// from separate variables, so a shell with another XDG_CONFIG_HOME reads
 /// an empty index beside the same secrets file. Its writes must not
 /// remove the secrets that its index does not name.
 #[test]

@@ -464,9 +464,9 @@ fn invalid_version_is_rejected() {
 #[test]
 fn plain_http_base_url_is_rejected() {
     let server = ReleaseServer::start();
-    // The hosts of the last three are example.com and example.invalid, behind
-    // user info that names a loopback host; the shell checks them before any
-    // download, so nothing resolves them.
+    // The second and third URLs name a loopback host only in their user
+    // info, and their real hosts are example.com and example.invalid. The
+    // script rejects every URL before any download, so nothing resolves them.
     for url in [
         "http://example.com/releases",
         "http://localhost:80@example.com/releases",

@@ -168,7 +168,7 @@ fn run_with_held_stdin(sandbox: &Sandbox, args: &[&str], timeout: Duration) -> R
     run
 }
 
-/// The outcome of `run` for the shared checker.
+/// Converts `run` into the outcome that the shared checker reads.
 fn outcome(run: &Run) -> Outcome<'_> {
     Outcome {
         status: run.status,
