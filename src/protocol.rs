@@ -183,16 +183,14 @@ fn get(
     let Some(credential) =
         accounts::credential_for(&server, credentials, parent_process::command_line)?
     else {
+        // The key, not the URL as given, because the URL may carry a user
+        // name and password (https://user:password@host).
+        let shown = for_hint(&server.key);
         if server.key.contains('/') {
-            eprintln!(
-                "docker-credential-atcr: no credentials for {}",
-                for_hint(&server.original)
-            );
+            eprintln!("docker-credential-atcr: no credentials for {shown}");
         } else {
             eprintln!(
-                "docker-credential-atcr: no credentials for {}; run: docker-credential-atcr login {}",
-                for_hint(&server.original),
-                for_hint(&server.key)
+                "docker-credential-atcr: no credentials for {shown}; run: docker-credential-atcr login {shown}"
             );
         }
         return Err(ProtocolError::NotFound);

@@ -114,6 +114,20 @@ fn errors_never_echo_secret() {
 }
 
 #[test]
+fn get_miss_hint_omits_password() {
+    let run = Sandbox::new().run(&["get"], "https://user:hunter2@nothing.example");
+    assert_eq!(run.status, Some(1), "{run:?}");
+    assert!(
+        run.stderr.contains("no credentials for nothing.example"),
+        "{run:?}"
+    );
+    assert!(
+        !run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"),
+        "{run:?}"
+    );
+}
+
+#[test]
 fn corrupt_index_is_reported_not_replaced() {
     let sandbox = sandbox_with_entry();
     fs::write(sandbox.index_file(), b"{broken").unwrap();
